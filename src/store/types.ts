@@ -1,0 +1,118 @@
+/**
+ * The server's metadata store seam: accounts, device tokens, file entries with a revision
+ * counter per user, and trash records. SQLite is the embedded default; PostgreSQL
+ * implements the same interface for several server nodes. The protocol code only ever
+ * sees this interface.
+ */
+import type { Account, Entry, EntryKind, TokenInfo } from '../protocol/types.js';
+
+/** An account with its bcrypt hash: only the server's auth code reads the hash. */
+export interface UserRecord extends Account {
+  readonly passwordHash: string;
+}
+
+/** A device token as stored: the secret only as its SHA-256. */
+export interface TokenRecord extends TokenInfo {
+  readonly tokenHash: string;
+}
+
+/** One change to commit: the new state of a path (a deletion when `deleted`). */
+export interface Change {
+  readonly path: string;
+  readonly kind: EntryKind;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly sha256: string;
+  readonly deleted: boolean;
+}
+
+/** A version kept in `<data>/trash/<user>/` after it was overwritten or deleted. */
+export interface TrashRecord {
+  readonly id: string;
+  readonly user: string;
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly sha256: string;
+  /** The revision the version had while it was current. */
+  readonly rev: number;
+  /** When the version became current (its commit time), ms since the epoch. */
+  readonly validFrom: number;
+  /** When it stopped being current (overwritten or deleted), ms since the epoch. */
+  readonly trashedAt: number;
+  /** The file's location relative to `<data>/trash/`. */
+  readonly storedAs: string;
+}
+
+/** Listing options for live entries. */
+export interface ListOptions {
+  /** Folder to list ('' for the root). */
+  readonly prefix: string;
+  /** Whole subtree when true, direct children only when false. */
+  readonly recursive: boolean;
+}
+
+/** Bytes and files a user holds (live entries only). */
+export interface Usage {
+  readonly bytes: number;
+  readonly files: number;
+}
+
+/** Fields of an account that can be changed after creation. */
+export interface AccountPatch {
+  readonly passwordHash?: string;
+  readonly quotaBytes?: number | null;
+  readonly quotaFiles?: number | null;
+}
+
+/**
+ * The metadata store. Every method is async so that a networked store fits the same shape.
+ * Methods throw FosError (`FOS_ERR_STORE_*`) on failure, never driver errors.
+ */
+export interface Store {
+  /** Applies schema migrations; idempotent. */
+  migrate(): Promise<void>;
+
+  createUser(name: string, passwordHash: string, now: number): Promise<void>;
+  getUser(name: string): Promise<UserRecord | null>;
+  updateUser(name: string, patch: AccountPatch): Promise<void>;
+  /** Removes the account, its tokens and its metadata; files on disk are the caller's. */
+  removeUser(name: string): Promise<void>;
+  listUsers(): Promise<Account[]>;
+
+  createToken(record: TokenRecord): Promise<void>;
+  findToken(tokenHash: string): Promise<TokenRecord | null>;
+  touchToken(id: string, at: number): Promise<void>;
+  listTokens(user: string): Promise<TokenInfo[]>;
+  /** Returns false when no such token of that user existed. */
+  revokeToken(user: string, id: string): Promise<boolean>;
+
+  /** The entry at `path`, live or a tombstone, or null if the path never existed. */
+  getEntry(user: string, path: string): Promise<Entry | null>;
+  /** Live entries under a folder, ordered by path. */
+  listEntries(user: string, options: ListOptions): Promise<Entry[]>;
+  /** Every entry (tombstones included) whose revision is greater than `sinceRev`, by rev. */
+  changesSince(user: string, sinceRev: number): Promise<Entry[]>;
+  /** The user's current revision counter (0 before the first change). */
+  currentRev(user: string): Promise<number>;
+  usage(user: string): Promise<Usage>;
+  /**
+   * Commits changes in one transaction under one new revision and returns the new entries.
+   * Tombstones are kept so that the change feed reports deletions.
+   */
+  commit(user: string, changes: readonly Change[], now: number): Promise<Entry[]>;
+  /**
+   * Runs `fn` while holding the user's write lock. Check-then-commit sequences (base
+   * revision checks, renames into place) run inside it, so no update is lost, including
+   * across server nodes sharing one store.
+   */
+  withUserLock<T>(user: string, fn: () => Promise<T>): Promise<T>;
+
+  addTrash(record: TrashRecord): Promise<void>;
+  listTrash(user: string, pathPrefix: string): Promise<TrashRecord[]>;
+  /** Removes trash records older than `before` and returns them so their files can go. */
+  purgeTrash(before: number): Promise<TrashRecord[]>;
+
+  /** Idempotent. */
+  close(): Promise<void>;
+}
