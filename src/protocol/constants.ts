@@ -1,0 +1,94 @@
+/**
+ * FOS/2 protocol words and limits, in one place (docs/protocol.md is their description).
+ */
+
+/** The protocol version a HELLO names. */
+export const PROTOCOL_VERSION = 2;
+
+/** The seed's greeting, sent by the server first, without a line ending (legacy clients print it). */
+export const GREETING = "AUTH REQUIRED. SEND 'USERNAME:PASSWORD'";
+
+/** The prefix of a FOS/2 client's first line. Usernames hold no spaces, so legacy logins never match. */
+export const HELLO_PREFIX = 'HELLO ';
+
+/** First byte of a binary data frame. 0xFD never starts a UTF-8 text line. */
+export const FRAME_MARKER = 0xfd;
+
+/** Data frame header: marker (1), flags (1), payload length (4, big-endian). */
+export const FRAME_HEADER_BYTES = 6;
+
+/** Data frame flag: the payload is gzip-compressed. */
+export const FLAG_GZIP = 0x01;
+
+/** Request verbs (client to server). */
+export const REQUEST = {
+  hello: 'HELLO',
+  auth: 'AUTH',
+  token: 'TOKEN',
+  tokens: 'TOKENS',
+  revoke: 'REVOKE',
+  upload: 'UPLOAD',
+  download: 'DOWNLOAD',
+  preview: 'PREVIEW',
+  delete: 'DELETE',
+  mkdir: 'MKDIR',
+  move: 'MOVE',
+  stat: 'STAT',
+  list: 'LIST',
+  watch: 'WATCH',
+  trash: 'TRASH',
+  quit: 'QUIT',
+} as const;
+
+/** Reply heads (server to client), the seed's words where they fit. */
+export const REPLY = {
+  hello: 'HELLO',
+  authOk: 'AUTH SUCCESSFUL',
+  ok: 'OK',
+  err: 'ERR',
+  ready: 'READY TO RECEIVE FILE',
+  ack: 'CHUNK RECEIVED',
+  sending: 'SENDING',
+  entries: 'ENTRIES',
+  eof: 'EOF',
+  notice: 'NOTICE',
+  shutdown: 'SERVER SHUTDOWN',
+} as const;
+
+/** The seed's chunk size, and the smallest chunk FOS/2 accepts. */
+export const MIN_CHUNK_BYTES = 4 * 1024;
+
+/**
+ * Default chunk size. 256 KiB amortises the per-frame work (header, ack, a write call and
+ * a hash update) to well under 1 % of the cost of moving the bytes, while a window of a
+ * few chunks still fits in default socket buffers, so loopback and LAN transfers run at
+ * memory speed and an interrupted upload loses at most one chunk.
+ */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024;
+
+/** Largest chunk size a peer may negotiate. */
+export const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Default bytes in flight without an acknowledgement (a sliding window of 16 chunks). */
+export const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/** Largest window a peer may ask for. */
+export const MAX_WINDOW_BYTES = 64 * 1024 * 1024;
+
+/** Longest control line the server accepts from a client. */
+export const MAX_REQUEST_LINE_BYTES = 64 * 1024;
+
+/** Longest control line a client accepts from the server (ENTRIES batches are larger). */
+export const MAX_REPLY_LINE_BYTES = 4 * 1024 * 1024;
+
+/** Largest data frame payload: a full chunk plus gzip's worst-case growth. */
+export const MAX_FRAME_BYTES = MAX_CHUNK_BYTES + 64 * 1024;
+
+/** ENTRIES lines are cut when their JSON passes this many bytes. */
+export const ENTRIES_BATCH_BYTES = 256 * 1024;
+
+/** PREVIEW's default byte count, as in the seed. */
+export const DEFAULT_PREVIEW_BYTES = 1024;
+
+/** Largest PREVIEW a client may ask for. */
+export const MAX_PREVIEW_BYTES = 1024 * 1024;

@@ -1,0 +1,136 @@
+/**
+ * FOS/2 messages as typed values: request decoding (server side) and reply decoding
+ * (client side). A message is `unknown` until these schemas accept it.
+ */
+import { z } from 'zod';
+import { FosError, fromWireCode } from '../errors.js';
+import { MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
+import type { LineMessage } from './frame-decoder.js';
+
+const path = z.string().max(8192);
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const rev = count;
+/** `null` = "the path must not exist"; absent = "whatever is there". */
+const baseRev = rev.nullable().optional();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits');
+const mtimeMs = z.number().finite().nonnegative();
+
+const schemas = {
+  [REQUEST.hello]: z.object({
+    version: z.number().int(),
+    client: z.string().max(200).optional(),
+    chunkBytes: count.optional(),
+    windowBytes: count.optional(),
+    compress: z.array(z.string().max(32)).max(8).optional(),
+  }),
+  [REQUEST.auth]: z.union([
+    z.object({ user: z.string().max(256), password: z.string().max(1024) }),
+    z.object({ token: z.string().max(512) }),
+  ]),
+  [REQUEST.token]: z.object({ device: z.string().min(1).max(128) }),
+  [REQUEST.tokens]: z.object({}),
+  [REQUEST.revoke]: z.object({ id: z.string().max(128).optional() }),
+  [REQUEST.upload]: z.object({
+    path,
+    size: count,
+    sha256,
+    mtimeMs,
+    baseRev,
+    compress: z.boolean().optional(),
+  }),
+  [REQUEST.download]: z.object({
+    path,
+    offset: count.optional(),
+    compress: z.boolean().optional(),
+  }),
+  [REQUEST.preview]: z.object({ path, bytes: z.number().int().min(1).max(MAX_PREVIEW_BYTES).optional() }),
+  [REQUEST.delete]: z.object({ path, baseRev, recursive: z.boolean().optional() }),
+  [REQUEST.mkdir]: z.object({ path, mtimeMs: mtimeMs.optional() }),
+  [REQUEST.move]: z.object({ from: path, to: path, baseRev }),
+  [REQUEST.stat]: z.object({ path }),
+  [REQUEST.list]: z.object({ path: path.optional(), recursive: z.boolean().optional(), since: rev.optional() }),
+  [REQUEST.watch]: z.object({ since: rev.optional() }),
+  [REQUEST.trash]: z.object({ path: path.optional() }),
+  [REQUEST.quit]: z.object({}),
+} as const;
+
+type Schemas = typeof schemas;
+type Verb = keyof Schemas;
+
+/** A decoded request: the verb and its typed arguments. */
+export type Request = { [V in Verb]: { readonly verb: V; readonly args: z.infer<Schemas[V]> } }[Verb];
+
+/** Arguments of one request verb. */
+export type RequestArgs<V extends Verb> = z.infer<Schemas[V]>;
+
+/** Decodes a control line into a request, or throws FosError BAD_REQUEST naming the problem. */
+export function decodeRequest(line: LineMessage): Request {
+  const schema = (schemas as Record<string, z.ZodType | undefined>)[line.head];
+  if (schema === undefined) {
+    throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `unknown command ${JSON.stringify(line.head.slice(0, 40))}`);
+  }
+  const parsed = schema.safeParse(line.body);
+  if (!parsed.success) {
+    throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `${line.head}: ${describeIssues(parsed.error)}`);
+  }
+  return { verb: line.head, args: parsed.data } as Request;
+}
+
+/** The schema of an entry as it travels on the wire. */
+export const entrySchema = z.object({
+  path: z.string(),
+  kind: z.enum(['file', 'dir']),
+  size: count,
+  mtimeMs,
+  sha256: z.string(),
+  rev,
+  deleted: z.boolean(),
+});
+
+/** Reply bodies the client decodes. */
+export const replySchemas = {
+  hello: z.object({
+    version: z.number().int(),
+    server: z.string(),
+    chunkBytes: count,
+    windowBytes: count,
+    compress: z.array(z.string()),
+  }),
+  authOk: z.object({ user: z.string() }),
+  ready: z.object({ offset: count }),
+  ack: z.object({ offset: count }),
+  sending: z.object({ entry: entrySchema, offset: count, length: count, compress: z.boolean() }),
+  entries: z.object({ entries: z.array(entrySchema) }),
+  eof: z.object({ rev: rev.optional(), sha256: z.string().optional() }),
+  notice: z.object({ rev, paths: z.array(z.string()) }),
+  shutdown: z.object({ graceMs: count.optional() }),
+  entry: z.object({ entry: entrySchema }),
+  moved: z.object({ entries: z.array(entrySchema) }),
+} as const;
+
+/** Decodes a reply body with a schema, or throws FosError naming the malformed reply. */
+export function decodeReply<S extends z.ZodType>(schema: S, line: LineMessage): z.infer<S> {
+  const parsed = schema.safeParse(line.body);
+  if (!parsed.success) {
+    throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `malformed ${line.head} reply: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Turns an `ERR {code, message, ...}` line into the FosError it stands for. */
+export function errorFromReply(line: LineMessage): FosError {
+  const { code, message, ...details } = line.body;
+  return fromWireCode(code, typeof message === 'string' ? message : 'server error', details);
+}
+
+/** Body of an `ERR` reply for a FosError: the wire code, the message and safe details. */
+export function errorReplyBody(error: FosError): Record<string, unknown> {
+  return { code: error.wireCode, message: error.message, ...error.details };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
