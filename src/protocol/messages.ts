@@ -105,7 +105,6 @@ export const replySchemas = {
   notice: z.object({ rev, paths: z.array(z.string()) }),
   shutdown: z.object({ graceMs: count.optional() }),
   entry: z.object({ entry: entrySchema }),
-  moved: z.object({ entries: z.array(entrySchema) }),
 } as const;
 
 /** Decodes a reply body with a schema, or throws FosError naming the malformed reply. */
