@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FosError } from '../errors.js';
+import { nodeFs, withWriteFault } from './fs.js';
+import { HashingWriter, sha256File, sha256Hex } from './hash.js';
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fos-hash-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function bytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 1) out[i] = (i * 31 + 7) & 0xff;
+  return out;
+}
+
+describe('sha256File', () => {
+  it('hashes empty, small and multi-chunk files', async () => {
+    await writeFile(join(dir, 'empty'), '');
+    expect(await sha256File(join(dir, 'empty'))).toBe(EMPTY_SHA256);
+    await writeFile(join(dir, 'abc'), 'abc');
+    expect(await sha256File(join(dir, 'abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const big = bytes(1_000_003);
+    await writeFile(join(dir, 'big'), big);
+    expect(await sha256File(join(dir, 'big'))).toBe(createHash('sha256').update(big).digest('hex'));
+  });
+
+  it('a missing file is PATH_NOT_FOUND', async () => {
+    await expect(sha256File(join(dir, 'missing'))).rejects.toMatchObject({ code: 'FOS_ERR_PATH_NOT_FOUND' });
+  });
+
+  it('an aborted signal rejects with its reason', async () => {
+    await writeFile(join(dir, 'f'), bytes(10));
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(sha256File(join(dir, 'f'), { signal: controller.signal })).rejects.toBe(reason);
+  });
+
+  it('an abort during the read stops it', async () => {
+    await writeFile(join(dir, 'f'), bytes(8_000_000));
+    const controller = new AbortController();
+    const pending = sha256File(join(dir, 'f'), { signal: controller.signal });
+    controller.abort(new Error('cancelled'));
+    await expect(pending).rejects.toThrow('cancelled');
+  });
+
+  it('sha256Hex matches for strings and bytes', () => {
+    expect(sha256Hex('')).toBe(EMPTY_SHA256);
+    expect(sha256Hex(new TextEncoder().encode('abc'))).toBe(sha256Hex('abc'));
+  });
+});
+
+describe('HashingWriter', () => {
+  it('writes and hashes in one pass', async () => {
+    const path = join(dir, 'upload');
+    const writer = await HashingWriter.open(path);
+    const data = bytes(70_000);
+    await writer.write(data.subarray(0, 4096));
+    await writer.write(data.subarray(4096));
+    expect(writer.sha256).toBeUndefined();
+    const digest = await writer.finish();
+    expect(digest).toBe(sha256Hex(data));
+    expect(await writer.finish()).toBe(digest);
+    expect(writer.bytesWritten).toBe(70_000);
+    expect(await readFile(path)).toEqual(Buffer.from(data));
+    await expect(writer.write(new Uint8Array(1))).rejects.toBeInstanceOf(FosError);
+  });
+
+  it('refuses to open an existing file unless resuming', async () => {
+    await writeFile(join(dir, 'x'), 'x');
+    await expect(HashingWriter.open(join(dir, 'x'))).rejects.toMatchObject({ code: 'FOS_ERR_STORE_WRITE' });
+  });
+
+  it('resumes a partial file: the digest covers the old prefix', async () => {
+    const path = join(dir, 'partial');
+    const data = bytes(10_000);
+    const first = await HashingWriter.open(path);
+    await first.write(data.subarray(0, 3000));
+    await first.close();
+    const second = await HashingWriter.open(path, { resume: true });
+    expect(second.bytesWritten).toBe(3000);
+    await second.write(data.subarray(3000));
+    expect(await second.finish()).toBe(sha256Hex(data));
+    expect(await sha256File(path)).toBe(sha256Hex(data));
+  });
+
+  it('a full disk surfaces as STORE_NO_SPACE', async () => {
+    const writer = await HashingWriter.open(join(dir, 'f'), { fs: withWriteFault(nodeFs, { afterBytes: 100 }) });
+    await writer.write(new Uint8Array(100));
+    await expect(writer.write(new Uint8Array(1))).rejects.toMatchObject({ code: 'FOS_ERR_STORE_NO_SPACE' });
+    await writer.close();
+  });
+});

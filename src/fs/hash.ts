@@ -1,0 +1,161 @@
+/**
+ * SHA-256 of files, streamed: whole files for the scanner and the server's start-up
+ * reconcile, and a writer that hashes while it writes for uploads in flight, so the bytes
+ * are read once (DESIGN.md "Server storage": an upload streams into tmp/, hashing as it
+ * writes).
+ */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { FosError } from '../errors.js';
+import { nodeFs, storageError } from './fs.js';
+import type { Fs, WritableFile } from './fs.js';
+
+/** Options of `sha256File`. */
+export interface HashOptions {
+  /** Stops reading; the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+async function feed(hash: Hash, path: string, signal: AbortSignal | undefined): Promise<number> {
+  const stream = createReadStream(path, signal === undefined ? {} : { signal });
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buf = chunk as Buffer;
+    hash.update(buf);
+    bytes += buf.length;
+  }
+  return bytes;
+}
+
+function rethrow(err: unknown, signal: AbortSignal | undefined, action: string): never {
+  if (signal?.aborted === true) throw signal.reason;
+  throw storageError(err, action);
+}
+
+/**
+ * Lower-case hex SHA-256 of a file's content, read as a stream.
+ * @throws the signal's reason when aborted; FosError `FOS_ERR_PATH_NOT_FOUND` when the file
+ * is missing, `FOS_ERR_STORE_WRITE` for other read errors.
+ */
+export async function sha256File(path: string, options: HashOptions = {}): Promise<string> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const hash = createHash('sha256');
+  try {
+    await feed(hash, path, signal);
+  } catch (err) {
+    rethrow(err, signal, `cannot hash ${path}`);
+  }
+  return hash.digest('hex');
+}
+
+/** Hex SHA-256 of bytes in memory. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Options of `HashingWriter.open`. */
+export interface HashingWriterOptions {
+  /** The filesystem to write through; `nodeFs` by default. */
+  readonly fs?: Fs;
+  /**
+   * Continue a partial file: its existing bytes are hashed first, then writes append.
+   * Without it the file must not exist yet.
+   */
+  readonly resume?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Writes a file while hashing what it writes. After `finish()` the bytes are fsynced and
+ * `sha256` and `bytesWritten` describe the whole file (resumed prefix included).
+ */
+export class HashingWriter {
+  readonly path: string;
+  #file: WritableFile;
+  #hash: Hash;
+  #bytes: number;
+  #digest: string | undefined;
+
+  private constructor(path: string, file: WritableFile, hash: Hash, bytes: number) {
+    this.path = path;
+    this.#file = file;
+    this.#hash = hash;
+    this.#bytes = bytes;
+  }
+
+  /**
+   * Opens `path` for writing (exclusively, or appending with `resume`).
+   * @throws FosError `FOS_ERR_STORE_NO_SPACE`, `FOS_ERR_PATH_NOT_FOUND` or
+   * `FOS_ERR_STORE_WRITE` from the filesystem; the signal's reason when aborted.
+   */
+  static async open(path: string, options: HashingWriterOptions = {}): Promise<HashingWriter> {
+    const fs = options.fs ?? nodeFs;
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    if (options.resume === true) {
+      try {
+        bytes = await feed(hash, path, signal);
+      } catch (err) {
+        rethrow(err, signal, `cannot resume ${path}`);
+      }
+    }
+    try {
+      const file = await fs.openForWrite(path, options.resume === true ? 'append' : 'exclusive');
+      return new HashingWriter(path, file, hash, bytes);
+    } catch (err) {
+      throw storageError(err, `cannot open ${path}`);
+    }
+  }
+
+  /** Bytes in the file so far, including a resumed prefix. */
+  get bytesWritten(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Appends bytes and adds them to the hash.
+   * @throws FosError `FOS_ERR_STORE_NO_SPACE` when the disk is full, `FOS_ERR_STORE_WRITE`
+   * otherwise; the hash then no longer matches the file and the writer must be aborted.
+   */
+  async write(data: Uint8Array): Promise<void> {
+    if (this.#digest !== undefined) throw new FosError('FOS_ERR_STORE_WRITE', 'write after finish');
+    try {
+      await this.#file.write(data);
+    } catch (err) {
+      throw storageError(err, `cannot write ${this.path}`);
+    }
+    this.#hash.update(data);
+    this.#bytes += data.length;
+  }
+
+  /**
+   * fsyncs and closes the file and returns its hex SHA-256. Idempotent.
+   * @throws FosError `FOS_ERR_STORE_WRITE` (or `FOS_ERR_STORE_NO_SPACE`) when fsync fails.
+   */
+  async finish(): Promise<string> {
+    if (this.#digest !== undefined) return this.#digest;
+    try {
+      await this.#file.sync();
+    } catch (err) {
+      await this.#file.close();
+      throw storageError(err, `cannot sync ${this.path}`);
+    }
+    await this.#file.close();
+    this.#digest = this.#hash.digest('hex');
+    return this.#digest;
+  }
+
+  /** The hex SHA-256 after `finish()`; undefined before. */
+  get sha256(): string | undefined {
+    return this.#digest;
+  }
+
+  /** Closes the file without syncing; the partial file stays for a later resume. Idempotent. */
+  async close(): Promise<void> {
+    await this.#file.close();
+  }
+}
