@@ -4,9 +4,11 @@
  */
 import type { Command } from 'commander';
 import type { CliIo } from './main.js';
+import { registerServiceCommand } from './service.js';
 
 /** Adds every fos command to the program. */
 export function registerCommands(program: Command, io: CliIo): void {
   void program;
   void io;
+  registerServiceCommand(program, io);
 }
