@@ -172,6 +172,15 @@ describe('serviceStatus', () => {
     expect(await serviceStatus(agent, { run: failed.run, uid: 1 })).toMatchObject({ state: 'failed', running: false });
   });
 
+  it('linux: fails with FOS_ERR_CLI_ABORTED when no service manager answers', async () => {
+    const agent = unit('agent', 'linux', 'fos-agent.service');
+    const noBus = fakeRunner({ 'systemctl --user is-active fos-agent.service': { code: 1, stderr: 'Failed to connect to bus: No medium found\n' } });
+    await expect(serviceStatus(agent, { run: noBus.run, uid: 1 })).rejects.toMatchObject({
+      code: 'FOS_ERR_CLI_ABORTED',
+      message: expect.stringContaining('Failed to connect to bus'),
+    });
+  });
+
   it('darwin: reads the state from launchctl print, not-loaded when it fails', async () => {
     const agent = unit('agent', 'darwin', 'com.fos.agent');
     const running = fakeRunner({

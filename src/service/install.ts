@@ -116,12 +116,17 @@ export async function uninstallService(unit: UnitLocation, deps: ServiceDeps): P
 
 /**
  * Asks the service manager for the service's state.
- * @throws FosError `FOS_ERR_CLI_ABORTED` when systemctl or launchctl cannot be run.
+ * @throws FosError `FOS_ERR_CLI_ABORTED` when systemctl or launchctl cannot be run, or
+ *   systemctl reaches no service manager (no user session, no systemd as PID 1).
  */
 export async function serviceStatus(unit: UnitLocation, deps: ServiceDeps): Promise<ServiceStatus> {
   const installed = await exists(unit.installPath);
   const command = statusCommand(unit, deps.uid);
   const result = await deps.run(command.cmd, command.args);
+  if (unit.platform === 'linux' && result.code !== 0 && result.stdout.trim() === '') {
+    // is-active prints a state even for unknown units; nothing at all means no manager answered.
+    throw new FosError('FOS_ERR_CLI_ABORTED', `${formatCommand(command)} failed: ${result.stderr.trim() || `exit code ${result.code}`}`);
+  }
   const state = unit.platform === 'linux' ? systemdState(result) : launchdState(result);
   const running = unit.platform === 'linux' ? state === 'active' : state === 'running';
   return Object.freeze({ serviceName: unit.serviceName, installPath: unit.installPath, installed, state, running });
