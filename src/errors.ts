@@ -60,10 +60,13 @@ export const CODES = {
   FOS_ERR_AUTH_FAILED: { wire: 'AUTH_FAILED', exit: EXIT.auth },
   FOS_ERR_AUTH_RATE_LIMITED: { wire: 'RATE_LIMITED', exit: EXIT.auth },
   FOS_ERR_AUTH_WEAK_PASSWORD: { wire: 'BAD_REQUEST', exit: EXIT.usage },
+  FOS_ERR_AUTH_NO_CREDENTIALS: { wire: 'AUTH_FAILED', exit: EXIT.auth },
   // paths
   FOS_ERR_PATH_BAD: { wire: 'BAD_PATH', exit: EXIT.usage },
   FOS_ERR_PATH_NOT_FOUND: { wire: 'NOT_FOUND', exit: EXIT.notFound },
   FOS_ERR_PATH_EXISTS: { wire: 'EXISTS', exit: EXIT.conflict },
+  FOS_ERR_PATH_NOT_FILE: { wire: 'BAD_REQUEST', exit: EXIT.usage },
+  FOS_ERR_PATH_NOT_EMPTY: { wire: 'BAD_REQUEST', exit: EXIT.conflict },
   // store
   FOS_ERR_STORE_CONFLICT: { wire: 'CONFLICT', exit: EXIT.conflict },
   FOS_ERR_STORE_QUOTA: { wire: 'QUOTA', exit: EXIT.other },
@@ -75,6 +78,7 @@ export const CODES = {
   FOS_ERR_STORE_NO_USER: { wire: 'NOT_FOUND', exit: EXIT.notFound },
   FOS_ERR_STORE_CORRUPT: { wire: 'INTERNAL', exit: EXIT.other },
   FOS_ERR_STORE_HELD: { wire: 'HELD', exit: EXIT.guard },
+  FOS_ERR_STORE_CHANGED: { wire: 'CONFLICT', exit: EXIT.conflict },
   // network and rate limits
   FOS_ERR_NET_CONNECT: { wire: 'INTERNAL', exit: EXIT.connection },
   FOS_ERR_NET_CLOSED: { wire: 'INTERNAL', exit: EXIT.connection },
@@ -86,6 +90,7 @@ export const CODES = {
   FOS_ERR_SYNC_CONFLICT: { wire: 'CONFLICT', exit: EXIT.conflict },
   FOS_ERR_SYNC_MANIFEST: { wire: 'INTERNAL', exit: EXIT.other },
   FOS_ERR_SYNC_LOCAL_IO: { wire: 'INTERNAL', exit: EXIT.other },
+  FOS_ERR_SYNC_LOCAL_CHANGED: { wire: 'CHECKSUM', exit: EXIT.other },
   // config and cli
   FOS_ERR_CONFIG_INVALID: { wire: 'BAD_REQUEST', exit: EXIT.usage },
   FOS_ERR_CONFIG_MISSING: { wire: 'BAD_REQUEST', exit: EXIT.usage },

@@ -1,0 +1,230 @@
+/**
+ * The changes a user makes to their files: commit an upload, create a folder, delete,
+ * move. Each runs under the user's lock: check the base revision, change the disk, commit
+ * the metadata in one transaction.
+ */
+import { lstat, rmdir } from 'node:fs/promises';
+import { FosError, errnoCode } from '../errors.js';
+import { storageError } from '../fs/fs.js';
+import type { Entry } from '../protocol/types.js';
+import type { Change } from '../store/types.js';
+import { checkBaseRev, isAtOrUnder, live, notFound, rebase } from './entry-rules.js';
+import {
+  commitChanges,
+  diskPath,
+  makeParents,
+  missingParents,
+  syncParent,
+  tombstoneOf,
+} from './storage-context.js';
+import type { StorageContext } from './storage-context.js';
+import type { Quota, UploadMeta } from './types.js';
+
+/**
+ * Checks that an upload may replace what is at its path: base revision, a folder in the
+ * way, a file among the parents, the quota.
+ * @throws FosError `FOS_ERR_STORE_CONFLICT`, `FOS_ERR_PATH_EXISTS`, `FOS_ERR_STORE_QUOTA`.
+ */
+export async function checkUpload(ctx: StorageContext, user: string, path: string, meta: UploadMeta, quota: Quota): Promise<void> {
+  const current = await ctx.store.getEntry(user, path);
+  checkBaseRev(path, current, meta.baseRev);
+  const existing = live(current);
+  if (existing?.kind === 'dir') {
+    throw new FosError('FOS_ERR_PATH_EXISTS', `${JSON.stringify(path)} is a folder`);
+  }
+  await missingParents(ctx, user, path, 0);
+  if (quota.quotaBytes === null && quota.quotaFiles === null) return;
+  const usage = await ctx.store.usage(user);
+  const bytes = usage.bytes - (existing?.size ?? 0) + meta.size;
+  const files = usage.files + (existing === null ? 1 : 0);
+  if (quota.quotaBytes !== null && bytes > quota.quotaBytes) {
+    throw new FosError('FOS_ERR_STORE_QUOTA', `the upload would use ${bytes} bytes of a quota of ${quota.quotaBytes}`, {
+      details: { quotaBytes: quota.quotaBytes, usedBytes: usage.bytes },
+    });
+  }
+  if (quota.quotaFiles !== null && files > quota.quotaFiles) {
+    throw new FosError('FOS_ERR_STORE_QUOTA', `the upload would make ${files} files of a quota of ${quota.quotaFiles}`, {
+      details: { quotaFiles: quota.quotaFiles, usedFiles: usage.files },
+    });
+  }
+}
+
+/**
+ * Moves a verified partial file into place: checks again under the lock, keeps the old
+ * version in the trash, renames, commits.
+ * @throws FosError as `checkUpload`, and storage errors.
+ */
+export async function commitUpload(
+  ctx: StorageContext,
+  user: string,
+  path: string,
+  meta: UploadMeta,
+  quota: Quota,
+  partPath: string,
+): Promise<Entry> {
+  return ctx.store.withUserLock(user, async () => {
+    await checkUpload(ctx, user, path, meta, quota);
+    const now = ctx.clock.now();
+    const parents = await missingParents(ctx, user, path, now);
+    const target = await diskPath(ctx, user, path);
+    const existing = live(await ctx.store.getEntry(user, path));
+    if (existing !== null && (await ctx.trash.keep(user, existing, target, now)) !== null) await ctx.trash.sync(user);
+    await makeParents(ctx, target);
+    try {
+      await ctx.fs.rename(partPath, target);
+    } catch (err) {
+      throw storageError(err, `cannot move ${JSON.stringify(path)} into place`);
+    }
+    await syncParent(ctx, target);
+    const change: Change = { path, kind: 'file', size: meta.size, mtimeMs: meta.mtimeMs, sha256: meta.sha256, deleted: false };
+    const entries = await commitChanges(ctx, user, [...parents, change]);
+    const entry = entries.find((e) => e.path === path);
+    if (entry === undefined) throw new FosError('FOS_ERR_STORE_CORRUPT', `the commit of ${JSON.stringify(path)} returned no entry`);
+    return entry;
+  });
+}
+
+/**
+ * Creates a folder (and the folders above it).
+ * @throws FosError `FOS_ERR_PATH_EXISTS` when something lives at the path or a parent is a file.
+ */
+export async function makeFolder(ctx: StorageContext, user: string, path: string, mtimeMs: number | undefined): Promise<Entry> {
+  if (path === '') throw new FosError('FOS_ERR_PATH_EXISTS', 'the root folder always exists');
+  return ctx.store.withUserLock(user, async () => {
+    if (live(await ctx.store.getEntry(user, path)) !== null) {
+      throw new FosError('FOS_ERR_PATH_EXISTS', `${JSON.stringify(path)} already exists`);
+    }
+    const now = ctx.clock.now();
+    const parents = await missingParents(ctx, user, path, now);
+    const target = await diskPath(ctx, user, path);
+    try {
+      await ctx.fs.mkdirp(target);
+    } catch (err) {
+      throw storageError(err, `cannot create ${JSON.stringify(path)}`);
+    }
+    await syncParent(ctx, target);
+    const change: Change = { path, kind: 'dir', size: 0, mtimeMs: mtimeMs ?? now, sha256: '', deleted: false };
+    const entries = await commitChanges(ctx, user, [...parents, change]);
+    const entry = entries.find((e) => e.path === path);
+    if (entry === undefined) throw new FosError('FOS_ERR_STORE_CORRUPT', `the commit of ${JSON.stringify(path)} returned no entry`);
+    return entry;
+  });
+}
+
+/**
+ * Deletes a file, or a folder with `recursive` (every file in it goes to the trash).
+ * Returns the tombstones.
+ * @throws FosError `FOS_ERR_PATH_NOT_FOUND`, `FOS_ERR_STORE_CONFLICT`,
+ * `FOS_ERR_PATH_NOT_EMPTY` for a folder with content and no `recursive`.
+ */
+export async function removePath(
+  ctx: StorageContext,
+  user: string,
+  path: string,
+  baseRev: number | null | undefined,
+  recursive: boolean,
+): Promise<Entry[]> {
+  if (path === '') throw new FosError('FOS_ERR_PATH_BAD', 'the root folder cannot be deleted', { details: { reason: 'root' } });
+  return ctx.store.withUserLock(user, async () => {
+    const current = await ctx.store.getEntry(user, path);
+    checkBaseRev(path, current, baseRev);
+    const entry = live(current);
+    if (entry === null) throw notFound(path);
+    const now = ctx.clock.now();
+    const target = await diskPath(ctx, user, path);
+    if (entry.kind === 'file') {
+      await ctx.trash.keep(user, entry, target, now);
+      await ctx.trash.sync(user);
+      await syncParent(ctx, target);
+      return commitChanges(ctx, user, [tombstoneOf(entry)]);
+    }
+    const inside = await ctx.store.listEntries(user, { prefix: path, recursive: true });
+    if (inside.length > 0 && !recursive) {
+      throw new FosError('FOS_ERR_PATH_NOT_EMPTY', `${JSON.stringify(path)} is a folder with ${inside.length} entries; delete it with recursive`);
+    }
+    for (const child of inside) {
+      if (child.kind === 'file') await ctx.trash.keep(user, child, await diskPath(ctx, user, child.path), now);
+    }
+    if (inside.length > 0) await ctx.trash.sync(user);
+    // Folders deepest first; a folder still holding a file nobody committed (copied in by
+    // hand) stays, and the next start-up reconciliation reports that file.
+    const folders = [entry, ...inside.filter((e) => e.kind === 'dir')].sort((a, b) => b.path.length - a.path.length);
+    for (const folder of folders) await removeEmptyDir(await diskPath(ctx, user, folder.path));
+    await syncParent(ctx, target);
+    return commitChanges(ctx, user, [...inside, entry].map(tombstoneOf));
+  });
+}
+
+/**
+ * Renames a file or a whole folder. Returns the new entries.
+ * @throws FosError `FOS_ERR_PATH_NOT_FOUND`, `FOS_ERR_PATH_EXISTS`, `FOS_ERR_STORE_CONFLICT`,
+ * `FOS_ERR_PATH_BAD` for a move into itself or of the root.
+ */
+export async function movePath(
+  ctx: StorageContext,
+  user: string,
+  from: string,
+  to: string,
+  baseRev: number | null | undefined,
+): Promise<Entry[]> {
+  if (from === '' || to === '') {
+    throw new FosError('FOS_ERR_PATH_BAD', 'the root folder cannot be moved', { details: { reason: 'root' } });
+  }
+  if (isAtOrUnder(from, to)) {
+    throw new FosError('FOS_ERR_PATH_BAD', `cannot move ${JSON.stringify(from)} into itself`, { details: { reason: 'into itself' } });
+  }
+  return ctx.store.withUserLock(user, async () => {
+    const current = await ctx.store.getEntry(user, from);
+    checkBaseRev(from, current, baseRev);
+    const entry = live(current);
+    if (entry === null) throw notFound(from);
+    if (live(await ctx.store.getEntry(user, to)) !== null) {
+      throw new FosError('FOS_ERR_PATH_EXISTS', `${JSON.stringify(to)} already exists`);
+    }
+    const now = ctx.clock.now();
+    const parents = await missingParents(ctx, user, to, now);
+    const source = await diskPath(ctx, user, from);
+    const target = await diskPath(ctx, user, to);
+    if (await exists(target)) {
+      throw new FosError('FOS_ERR_PATH_EXISTS', `${JSON.stringify(to)} exists on disk`);
+    }
+    await makeParents(ctx, target);
+    try {
+      await ctx.fs.rename(source, target);
+    } catch (err) {
+      throw storageError(err, `cannot move ${JSON.stringify(from)}`);
+    }
+    await syncParent(ctx, target);
+    await syncParent(ctx, source);
+    const inside = entry.kind === 'dir' ? await ctx.store.listEntries(user, { prefix: from, recursive: true }) : [];
+    const moved = [entry, ...inside];
+    const changes: Change[] = [
+      ...parents,
+      ...moved.map((e) => ({ ...tombstoneOf(e), path: rebase(e.path, from, to), deleted: false })),
+      ...moved.map(tombstoneOf),
+    ];
+    const entries = await commitChanges(ctx, user, changes);
+    return entries.filter((e) => !e.deleted && moved.some((m) => rebase(m.path, from, to) === e.path));
+  });
+}
+
+async function removeEmptyDir(path: string): Promise<void> {
+  try {
+    await rmdir(path);
+  } catch (err) {
+    const code = errnoCode(err);
+    // Already gone, or still holding files nobody committed: both are fine to leave.
+    if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST') return;
+    throw storageError(err, 'cannot remove the folder');
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw storageError(err, 'cannot inspect the target');
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The trash: overwritten and deleted versions move to `trash/<user>/<id>` with a record,
+ * and are purged after the retention period (DESIGN.md "Server storage": no sync mistake
+ * destroys data for good).
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { errnoCode } from '../errors.js';
+import { fsyncDir } from '../fs/atomic.js';
+import { storageError } from '../fs/fs.js';
+import type { Fs } from '../fs/fs.js';
+import type { Entry } from '../protocol/types.js';
+import type { Store, TrashRecord } from '../store/types.js';
+import { userFolderName, userTrash } from './storage-layout.js';
+import type { StorageLayout } from './storage-layout.js';
+
+/** What the trash needs. */
+export interface TrashBinOptions {
+  readonly layout: StorageLayout;
+  readonly store: Store;
+  readonly fs: Fs;
+}
+
+/** Moves versions into the trash and purges old ones. */
+export class TrashBin {
+  readonly #layout: StorageLayout;
+  readonly #store: Store;
+  readonly #fs: Fs;
+
+  constructor(options: TrashBinOptions) {
+    this.#layout = options.layout;
+    this.#store = options.store;
+    this.#fs = options.fs;
+  }
+
+  /**
+   * Moves the file of `entry` (at `diskPath`) into the user's trash and records it.
+   * Returns null when the file is no longer on disk (removed by hand): nothing to keep.
+   * @throws FosError `FOS_ERR_STORE_WRITE` when the rename fails for another reason.
+   */
+  async keep(user: string, entry: Entry, diskPath: string, now: number): Promise<TrashRecord | null> {
+    const folder = userTrash(this.#layout, user);
+    const id = `${now}-${randomBytes(6).toString('hex')}`;
+    try {
+      await this.#fs.mkdirp(folder);
+      await this.#fs.rename(diskPath, join(folder, id));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw storageError(err, `cannot move ${JSON.stringify(entry.path)} to the trash`);
+    }
+    const record: TrashRecord = {
+      id,
+      user,
+      path: entry.path,
+      size: entry.size,
+      mtimeMs: entry.mtimeMs,
+      sha256: entry.sha256,
+      rev: entry.rev,
+      // The store keeps no commit time per entry; the uploader's mtime is the best date of
+      // when this version came to be.
+      validFrom: Math.trunc(entry.mtimeMs),
+      trashedAt: now,
+      storedAs: `${userFolderName(user)}/${id}`,
+    };
+    await this.#store.addTrash(record);
+    return record;
+  }
+
+  /**
+   * Moves a whole folder (the files of an account being removed) into the trash. No record
+   * is kept (the account's records go with it); the folder's name starts with the time it
+   * was trashed, and `purge` removes it after the retention period like any kept version.
+   * Returns the folder's location relative to `trash/`, or null when there was nothing.
+   * @throws FosError `FOS_ERR_STORE_WRITE` when the rename fails.
+   */
+  async keepFolder(user: string, folderPath: string, now: number): Promise<string | null> {
+    const folder = userTrash(this.#layout, user);
+    const id = `${now}-${randomBytes(6).toString('hex')}-account`;
+    try {
+      await this.#fs.mkdirp(folder);
+      await this.#fs.rename(folderPath, join(folder, id));
+      await fsyncDir(folder, { fs: this.#fs });
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw storageError(err, `cannot move the files of ${JSON.stringify(user)} to the trash`);
+    }
+    return `${userFolderName(user)}/${id}`;
+  }
+
+  /** fsyncs the user's trash folder after a batch of `keep` calls. */
+  async sync(user: string): Promise<void> {
+    await fsyncDir(userTrash(this.#layout, user), { fs: this.#fs });
+  }
+
+  /** Kept versions of a user under a folder (`''` for all). */
+  list(user: string, prefix: string): Promise<TrashRecord[]> {
+    return this.#store.listTrash(user, prefix);
+  }
+
+  /**
+   * Removes versions trashed before `before`: first those the store has records of, then
+   * anything in `trash/<user>/` whose name says it was trashed before then (the files of
+   * removed accounts, and versions whose record a crash lost). Returns how many went.
+   * @throws FosError from the store; file removal errors other than "already gone" too.
+   */
+  async purge(before: number): Promise<number> {
+    const records = await this.#store.purgeTrash(before);
+    for (const record of records) {
+      const target = resolve(this.#layout.trash, record.storedAs);
+      const rel = relative(this.#layout.trash, target);
+      // A record never points outside the trash; one that does is skipped, not followed.
+      if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..') continue;
+      await rm(target, { recursive: true, force: true });
+    }
+    let swept = 0;
+    for (const user of await namesIn(this.#layout.trash)) {
+      const folder = join(this.#layout.trash, user);
+      for (const name of await namesIn(folder)) {
+        const trashedAt = Number(TRASHED_AT.exec(name)?.[1] ?? Number.NaN);
+        if (!(trashedAt < before)) continue;
+        await rm(join(folder, name), { recursive: true, force: true });
+        swept += 1;
+      }
+    }
+    return Math.max(records.length, swept);
+  }
+}
+
+/** Trash ids start with the time the version was trashed. */
+const TRASHED_AT = /^(\d{1,16})-/u;
+
+async function namesIn(folder: string): Promise<string[]> {
+  try {
+    return await readdir(folder);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
