@@ -5,8 +5,14 @@ describe('UserLocks', () => {
   it('forgets a user once nothing is running or queued', async () => {
     const locks = new UserLocks();
     let release!: () => void;
-    const held = locks.run('a', () => new Promise<void>((r) => (release = r)));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const held = locks.run('a', () => {
+      started();
+      return new Promise<void>((r) => (release = r));
+    });
     const queued = locks.run('a', async () => 'second');
+    await running;
     expect(locks.busyUsers).toBe(1);
     release();
     await held;
