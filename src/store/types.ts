@@ -89,28 +89,48 @@ export interface Store {
 
   /** The entry at `path`, live or a tombstone, or null if the path never existed. */
   getEntry(user: string, path: string): Promise<Entry | null>;
-  /** Live entries under a folder, ordered by path. */
+  /**
+   * Live entries strictly under a folder (never the folder itself), ordered by path in UTF-8
+   * byte order. Segment-aware: folder `a` never lists `ab/...`. A file or a missing folder
+   * lists nothing.
+   */
   listEntries(user: string, options: ListOptions): Promise<Entry[]>;
-  /** Every entry (tombstones included) whose revision is greater than `sinceRev`, by rev. */
+  /**
+   * Every entry (tombstones included) whose revision is greater than `sinceRev`, ordered by
+   * rev then path. A path changed several times appears once, at its latest revision.
+   */
   changesSince(user: string, sinceRev: number): Promise<Entry[]>;
   /** The user's current revision counter (0 before the first change). */
   currentRev(user: string): Promise<number>;
+  /** Bytes and count of live files (folders and tombstones do not count). */
   usage(user: string): Promise<Usage>;
   /**
-   * Commits changes in one transaction under one new revision and returns the new entries.
-   * Tombstones are kept so that the change feed reports deletions.
+   * Commits changes in one transaction under one new revision and returns the new entries,
+   * in input order. Tombstones are kept so that the change feed reports deletions; deleting
+   * a folder does not delete its children (commit those too). An empty batch is a no-op
+   * (no new revision). The whole batch is checked first (`checkChanges`: canonical paths,
+   * no path twice, sane sizes and hashes) and refused whole with `FOS_ERR_PATH_BAD` or
+   * `FOS_ERR_STORE_WRITE`; an unknown user is `FOS_ERR_STORE_NO_USER`.
    */
   commit(user: string, changes: readonly Change[], now: number): Promise<Entry[]>;
   /**
    * Runs `fn` while holding the user's write lock. Check-then-commit sequences (base
    * revision checks, renames into place) run inside it, so no update is lost, including
-   * across server nodes sharing one store.
+   * across server nodes sharing one store. Not reentrant: taking the same user's lock
+   * again inside `fn` deadlocks.
    */
   withUserLock<T>(user: string, fn: () => Promise<T>): Promise<T>;
 
   addTrash(record: TrashRecord): Promise<void>;
+  /**
+   * Trash records of `pathPrefix` itself and of everything under it ('' for all), ordered by
+   * path, then trashedAt, then id.
+   */
   listTrash(user: string, pathPrefix: string): Promise<TrashRecord[]>;
-  /** Removes trash records older than `before` and returns them so their files can go. */
+  /**
+   * Removes trash records of every user with `trashedAt < before` and returns them, oldest
+   * first, so their files can go.
+   */
   purgeTrash(before: number): Promise<TrashRecord[]>;
 
   /** Idempotent. */
