@@ -1,0 +1,182 @@
+/**
+ * reconcile: base (the manifest), local (the scan) and remote (the server's view) in, a
+ * Plan out. Pure: no I/O, no clock; `now` and `device` only name conflict copies.
+ *
+ * Stages: normalise the three views (NFC, ignore rules, tombstones out, local name
+ * collisions held), find moves, decide every other path, hold case collisions, apply the
+ * mass-delete guard, then order. The rule table is in decide.ts and in the tests.
+ */
+import type { Entry } from '../protocol/types.js';
+import { decidePaths } from './decide.js';
+import { detectMoves } from './moves.js';
+import { countBytes, countOps, isFileDeletion, opPaths, orderOps } from './order.js';
+import { ancestorsOf, comparePaths, foldKey, isAtOrUnder } from './path-tree.js';
+import type { BaseState, Guard, GuardKind, LocalState, Op, Plan, Problem, ReconcileInput } from './types.js';
+import { Views } from './views.js';
+
+/** Defaults of the reconcile options (DESIGN.md: a pass deleting > 50 % stops). */
+export const RECONCILE_DEFAULTS = Object.freeze({
+  maxDeleteShare: 0.5,
+  minGuardDeletions: 1,
+  force: false,
+  caseInsensitive: false,
+  maxConflictCopies: 10,
+});
+
+/** Computes the plan that brings local and remote to the same tree. Never throws. */
+export function reconcile(input: ReconcileInput): Plan {
+  const options = { ...RECONCILE_DEFAULTS, ...input.options };
+  const isIgnored = input.isIgnored ?? ((): boolean => false);
+
+  const base = new Map<string, BaseState>();
+  for (const [path, state] of input.base) if (!isIgnored(path, state.kind === 'dir')) base.set(path, state);
+  const remote = new Map<string, Entry>();
+  for (const entry of input.remote.values()) {
+    if (!entry.deleted && !isIgnored(entry.path, entry.kind === 'dir')) remote.set(entry.path, entry);
+  }
+  const { local, held, problems } = indexLocal(input.local.values(), options.caseInsensitive, isIgnored);
+
+  const views = new Views(base, local, remote, held);
+  const moves = detectMoves(views);
+  const decided = decidePaths({
+    views,
+    skip: (path) => moves.consumed.has(path) || views.isHeld(path),
+    kept: [...moves.kept, ...held],
+    device: input.device,
+    now: input.now,
+    caseInsensitive: options.caseInsensitive,
+    maxConflictCopies: options.maxConflictCopies,
+  });
+  problems.push(...decided.problems);
+
+  let ops: Op[] = [...moves.ops, ...decided.ops];
+  if (options.caseInsensitive) {
+    const collisions = caseCollisions(decided.kept, held);
+    problems.push(...collisions);
+    const blocked = collisions.flatMap((c) => c.paths);
+    if (blocked.length > 0) ops = ops.filter((op) => !opPaths(op).some((p) => blocked.some((b) => isAtOrUnder(p, b))));
+  }
+
+  const deletions = ops.filter(isFileDeletion).length;
+  let total = 0;
+  for (const state of base.values()) if (state.kind === 'file') total++;
+  const guardKind = tripGuard(input.localRoot ?? 'present', {
+    deletions,
+    total,
+    localCount: local.size + held.length,
+    remoteDeletions: ops.some((op) => op.kind === 'deleteRemote'),
+    maxDeleteShare: options.maxDeleteShare,
+    minGuardDeletions: options.minGuardDeletions,
+  });
+  const guard: Guard | null = guardKind === null ? null : { kind: guardKind, deletions, total, blocked: !options.force };
+  if (guard?.blocked === true) ops = withoutDeletions(ops, guard.kind);
+
+  const ordered = orderOps(ops);
+  problems.sort((a, b) => comparePaths(a.path, b.path));
+  return { ops: ordered, summary: countOps(ordered), bytes: countBytes(ordered), deletions, guard, problems };
+}
+
+interface LocalIndex {
+  readonly local: Map<string, LocalState>;
+  readonly held: string[];
+  readonly problems: Problem[];
+}
+
+/** Keys local states by NFC path; names that are one name on disk are held, not synced. */
+function indexLocal(
+  states: Iterable<LocalState>,
+  caseInsensitive: boolean,
+  isIgnored: (path: string, isDir: boolean) => boolean,
+): LocalIndex {
+  const groups = new Map<string, LocalState[]>();
+  for (const state of states) {
+    const path = state.path.normalize('NFC');
+    if (isIgnored(path, state.kind === 'dir')) continue;
+    const normalised = path === state.path ? state : { ...state, path };
+    const key = foldKey(path, caseInsensitive);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [normalised]);
+    else group.push(normalised);
+  }
+  const local = new Map<string, LocalState>();
+  const held: string[] = [];
+  const problems: Problem[] = [];
+  for (const key of [...groups.keys()].sort(comparePaths)) {
+    const group = groups.get(key) as LocalState[];
+    if (group.length === 1) {
+      const only = group[0] as LocalState;
+      local.set(only.path, only);
+      continue;
+    }
+    const paths = [...new Set(group.map((s) => s.path))].sort(comparePaths);
+    const alreadyHeld = paths.every((p) => held.some((h) => isAtOrUnder(p, h)));
+    held.push(...paths);
+    if (!alreadyHeld) {
+      problems.push({
+        code: 'nameCollision',
+        path: paths[0] as string,
+        paths: group.map((s) => s.diskPath).sort(comparePaths),
+      });
+    }
+  }
+  return { local, held, problems };
+}
+
+/** Groups of present-after-the-plan paths that one case-insensitive folder cannot hold. */
+function caseCollisions(kept: ReadonlySet<string>, held: readonly string[]): Extract<Problem, { code: 'caseCollision' }>[] {
+  const groups = new Map<string, string[]>();
+  for (const path of kept) {
+    if (held.some((h) => isAtOrUnder(path, h))) continue;
+    const key = foldKey(path, true);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [path]);
+    else group.push(path);
+  }
+  const out: Extract<Problem, { code: 'caseCollision' }>[] = [];
+  for (const key of [...groups.keys()].sort(comparePaths)) {
+    const paths = (groups.get(key) as string[]).sort(comparePaths);
+    if (paths.length < 2) continue;
+    // A collision of folders shows again for every child; report the folders only.
+    if (paths.every((p) => out.some((c) => c.paths.some((cp) => isAtOrUnder(p, cp))))) continue;
+    out.push({ code: 'caseCollision', path: paths[0] as string, paths });
+  }
+  return out;
+}
+
+interface GuardFacts {
+  readonly deletions: number;
+  readonly total: number;
+  readonly localCount: number;
+  readonly remoteDeletions: boolean;
+  readonly maxDeleteShare: number;
+  readonly minGuardDeletions: number;
+}
+
+function tripGuard(root: 'present' | 'missing' | 'replaced', facts: GuardFacts): GuardKind | null {
+  if (root === 'missing') return 'rootMissing';
+  if (root === 'replaced') return 'rootReplaced';
+  if (facts.total > 0 && facts.localCount === 0 && facts.remoteDeletions) return 'rootEmpty';
+  if (
+    facts.deletions > 0 &&
+    facts.deletions >= facts.minGuardDeletions &&
+    facts.deletions > facts.maxDeleteShare * facts.total
+  ) {
+    return 'massDelete';
+  }
+  return null;
+}
+
+/**
+ * A blocked guard: no deletion, and nothing that needs one (a folder replacing a deleted
+ * file, say). A missing or replaced root allows nothing at all.
+ */
+function withoutDeletions(ops: readonly Op[], kind: GuardKind): Op[] {
+  if (kind === 'rootMissing' || kind === 'rootReplaced') return [];
+  const deleted = ops.filter((op) => op.kind === 'deleteRemote' || op.kind === 'deleteLocal').map((op) => opPaths(op)[0] as string);
+  if (deleted.length === 0) return [...ops];
+  const deletedSet = new Set(deleted);
+  return ops.filter((op) => {
+    if (op.kind === 'deleteRemote' || op.kind === 'deleteLocal') return false;
+    return !opPaths(op).some((p) => deletedSet.has(p) || ancestorsOf(p).some((a) => deletedSet.has(a)));
+  });
+}

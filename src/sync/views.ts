@@ -1,0 +1,56 @@
+/**
+ * The three normalised views reconcile works on, indexed for subtree queries, and the
+ * content comparison every rule uses.
+ */
+import type { Entry, EntryKind } from '../protocol/types.js';
+import { isAtOrUnder, SortedPaths } from './path-tree.js';
+import type { BaseState, LocalState } from './types.js';
+
+/** The fields that say what a path holds. */
+export interface Content {
+  readonly kind: EntryKind;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** True when two states hold the same thing: both folders, or files of equal size and hash. */
+export function sameContent(a: Content, b: Content): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind === 'dir' || (a.size === b.size && a.sha256 === b.sha256);
+}
+
+/** Base, local (by NFC path) and live remote, with sorted keys and the held paths. */
+export class Views {
+  readonly base: ReadonlyMap<string, BaseState>;
+  readonly local: ReadonlyMap<string, LocalState>;
+  readonly remote: ReadonlyMap<string, Entry>;
+  readonly baseKeys: SortedPaths;
+  readonly localKeys: SortedPaths;
+  readonly remoteKeys: SortedPaths;
+  readonly #held: readonly string[];
+
+  constructor(
+    base: ReadonlyMap<string, BaseState>,
+    local: ReadonlyMap<string, LocalState>,
+    remote: ReadonlyMap<string, Entry>,
+    held: readonly string[],
+  ) {
+    this.base = base;
+    this.local = local;
+    this.remote = remote;
+    this.baseKeys = new SortedPaths(base.keys());
+    this.localKeys = new SortedPaths(local.keys());
+    this.remoteKeys = new SortedPaths(remote.keys());
+    this.#held = held;
+  }
+
+  /** True when the path is held (a collision) or lies below a held path. */
+  isHeld(path: string): boolean {
+    return this.#held.some((held) => isAtOrUnder(path, held));
+  }
+
+  /** True when the path is held or anything held lies below it. */
+  touchesHeld(path: string): boolean {
+    return this.#held.some((held) => isAtOrUnder(path, held) || isAtOrUnder(held, path));
+  }
+}
