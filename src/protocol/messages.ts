@@ -87,6 +87,26 @@ export const entrySchema = z.object({
   deleted: z.boolean(),
 });
 
+/** A device token as `TOKENS` lists it (never the secret). */
+export const tokenInfoSchema = z.object({
+  id: z.string(),
+  user: z.string(),
+  device: z.string(),
+  createdAt: count,
+  lastUsedAt: count.nullable(),
+});
+
+/** A kept version as `TRASH` lists it. */
+export const trashItemSchema = z.object({
+  id: z.string(),
+  path: z.string(),
+  size: count,
+  mtimeMs,
+  sha256: z.string(),
+  rev,
+  trashedAt: count,
+});
+
 /** Reply bodies the client decodes. */
 export const replySchemas = {
   hello: z.object({
@@ -105,6 +125,10 @@ export const replySchemas = {
   notice: z.object({ rev, paths: z.array(z.string()) }),
   shutdown: z.object({ graceMs: count.optional() }),
   entry: z.object({ entry: entrySchema }),
+  watching: z.object({ rev }),
+  token: z.object({ token: z.string().min(1), id: z.string() }),
+  tokens: z.object({ tokens: z.array(tokenInfoSchema) }),
+  trash: z.object({ items: z.array(trashItemSchema) }),
 } as const;
 
 /** Decodes a reply body with a schema, or throws FosError naming the malformed reply. */

@@ -1,0 +1,254 @@
+/**
+ * Upload over FOS/2: the size and SHA-256 go first, the server answers with the offset it
+ * already holds, and data frames follow from there with at most a window of bytes
+ * unacknowledged, so the sender never waits one round trip per chunk.
+ */
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { promisify } from 'node:util';
+import { gzip, constants as zlibConstants } from 'node:zlib';
+import { FosError, errnoCode } from '../errors.js';
+import { FLAG_GZIP, REPLY, REQUEST } from '../protocol/constants.js';
+import { encodeFrameHeader } from '../protocol/encode.js';
+import type { LineMessage, Message } from '../protocol/frame-decoder.js';
+import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.js';
+import type { Entry } from '../protocol/types.js';
+import { sha256File } from '../fs/hash.js';
+import { throwIfAborted } from './clock.js';
+import { expectHead } from './connection.js';
+import type { Connection } from './connection.js';
+import type { ProgressFn } from './types.js';
+
+const gzipAsync = promisify(gzip);
+
+/** Bytes read from the file per read call: several chunks, so reads are few and large. */
+const READ_BYTES = 1024 * 1024;
+
+/** After a chunk that gzip does not shrink, this many chunks go plain without trying. */
+const GZIP_BACKOFF_CHUNKS = 16;
+
+/** Options of `uploadFile`. */
+export interface UploadOptions {
+  /** Only if the server's entry is still at this revision; null: only if the path is free. */
+  readonly baseRev?: number | null;
+  /** Modification time to record; the local file's (whole ms) when absent. */
+  readonly mtimeMs?: number;
+  readonly onProgress?: ProgressFn;
+  readonly signal?: AbortSignal;
+  /** gzip the chunks that shrink, when the server supports it (default false). */
+  readonly compress?: boolean;
+}
+
+/**
+ * Uploads a local file to `remotePath`, resuming from whatever the server kept of an
+ * interrupted attempt, and returns the committed entry.
+ * @throws FosError `FOS_ERR_PATH_NOT_FOUND` (no such local file), `FOS_ERR_SYNC_LOCAL_IO`
+ * (not a regular file, read error), `FOS_ERR_SYNC_LOCAL_CHANGED` (the file changed while
+ * it was sent), server errors (`FOS_ERR_STORE_CONFLICT`, `FOS_ERR_STORE_QUOTA`, ...),
+ * connection errors, or the abort error.
+ */
+export async function uploadFile(
+  connection: Connection,
+  localPath: string,
+  remotePath: string,
+  options: UploadOptions = {},
+): Promise<Entry> {
+  const { signal } = options;
+  throwIfAborted(signal);
+  const file = await openLocal(localPath);
+  try {
+    const before = await file.stat();
+    if (!before.isFile()) throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `${localPath} is not a regular file`);
+    const sha256 = await sha256File(localPath, signal === undefined ? {} : { signal });
+    const size = before.size;
+    const gzipOk = options.compress === true && connection.negotiated.gzip;
+    const request: Record<string, unknown> = {
+      path: remotePath,
+      size,
+      sha256,
+      mtimeMs: options.mtimeMs ?? Math.floor(before.mtimeMs),
+      ...(options.baseRev === undefined ? {} : { baseRev: options.baseRev }),
+      ...(gzipOk ? { compress: true } : {}),
+    };
+    const ready = decodeReply(replySchemas.ready, expectHead(await connection.request(REQUEST.upload, request, signal), REPLY.ready));
+    if (ready.offset > size) throw connection.breakWith(protocolError(`READY offset ${ready.offset} is past the size ${size}`));
+    const sender = new WindowSender(connection, file, { localPath, size, offset: ready.offset, gzip: gzipOk, options });
+    try {
+      await sender.sendAll();
+      // Size or mtime moved: the server will answer CHECKSUM and discard its partial copy.
+      const changed = await hasChanged(file, before);
+      const entry = await sender.finish();
+      if (changed) throw changedError(localPath);
+      options.onProgress?.({ bytes: size, total: size });
+      return entry;
+    } catch (err) {
+      if (err instanceof FosError && err.code === 'FOS_ERR_STORE_CHECKSUM') throw changedError(localPath, err);
+      throw err;
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+interface SenderSettings {
+  readonly localPath: string;
+  readonly size: number;
+  readonly offset: number;
+  readonly gzip: boolean;
+  readonly options: UploadOptions;
+}
+
+/** Sends the file from the server's offset with a sliding window of acknowledgements. */
+class WindowSender {
+  readonly #connection: Connection;
+  readonly #file: FileHandle;
+  readonly #settings: SenderSettings;
+  #acked: number;
+  #sent: number;
+  #plainChunks = 0;
+  #eofSent = false;
+
+  constructor(connection: Connection, file: FileHandle, settings: SenderSettings) {
+    this.#connection = connection;
+    this.#file = file;
+    this.#settings = settings;
+    this.#acked = settings.offset;
+    this.#sent = settings.offset;
+  }
+
+  async sendAll(): Promise<void> {
+    const { size } = this.#settings;
+    const { chunkBytes } = this.#connection.negotiated;
+    const readBytes = Math.max(chunkBytes, Math.floor(READ_BYTES / chunkBytes) * chunkBytes);
+    let position = this.#sent;
+    let nextRead = position < size ? this.#read(position, Math.min(readBytes, size - position)) : null;
+    while (nextRead !== null) {
+      const block = await nextRead;
+      position += block.length;
+      // Read the next block while this one goes out.
+      nextRead = position < size ? this.#read(position, Math.min(readBytes, size - position)) : null;
+      try {
+        for (let at = 0; at < block.length; at += chunkBytes) {
+          await this.#sendChunk(block.subarray(at, Math.min(at + chunkBytes, block.length)));
+        }
+      } catch (err) {
+        // Let the read in flight settle before the caller closes the file.
+        await nextRead?.catch(() => undefined);
+        throw err;
+      }
+    }
+  }
+
+  /** Sends EOF and reads acknowledgements until the final OK. @throws the server's error. */
+  async finish(): Promise<Entry> {
+    this.#connection.sendLine(REPLY.eof);
+    this.#eofSent = true;
+    for (;;) {
+      const line = await this.#nextLine();
+      if (line.head === REPLY.ack) {
+        this.#onAck(line);
+        continue;
+      }
+      if (line.head === REPLY.ok) return decodeReply(replySchemas.entry, line).entry;
+      throw this.#connection.breakWith(protocolError(`expected OK after EOF, got ${line.head}`));
+    }
+  }
+
+  async #sendChunk(chunk: Buffer): Promise<void> {
+    const { chunkBytes, windowBytes } = this.#connection.negotiated;
+    const { signal } = this.#settings.options;
+    this.#takeQueuedAcks();
+    while (this.#sent - this.#acked + chunk.length > windowBytes) {
+      const line = await this.#nextLine();
+      if (line.head !== REPLY.ack) throw this.#connection.breakWith(protocolError(`expected ${REPLY.ack}, got ${line.head}`));
+      this.#onAck(line);
+    }
+    const { flags, payload } = await this.#encode(chunk);
+    const flowing = this.#connection.writeAll([encodeFrameHeader(flags, payload.length), payload]);
+    this.#sent += chunk.length;
+    // The window bounds memory; waiting for 'drain' beyond a couple of chunks keeps the
+    // socket's own buffer small without a wait per chunk.
+    if (!flowing && this.#connection.writableBytes > 2 * chunkBytes) await this.#connection.drain(signal);
+  }
+
+  async #encode(chunk: Buffer): Promise<{ flags: number; payload: Buffer }> {
+    if (!this.#settings.gzip) return { flags: 0, payload: chunk };
+    if (this.#plainChunks > 0) {
+      this.#plainChunks -= 1;
+      return { flags: 0, payload: chunk };
+    }
+    const packed = await gzipAsync(chunk, { level: zlibConstants.Z_BEST_SPEED });
+    if (packed.length < chunk.length - (chunk.length >> 4)) return { flags: FLAG_GZIP, payload: packed };
+    this.#plainChunks = GZIP_BACKOFF_CHUNKS;
+    return { flags: 0, payload: chunk };
+  }
+
+  #takeQueuedAcks(): void {
+    for (let message = this.#connection.poll(); message !== undefined; message = this.#connection.poll()) {
+      this.#onAck(this.#asLine(message));
+    }
+  }
+
+  async #nextLine(): Promise<LineMessage> {
+    return this.#asLine(await this.#connection.nextMessage({ signal: this.#settings.options.signal }));
+  }
+
+  /** A control line from the server; ERR in the middle of a transfer ends the connection. */
+  #asLine(message: Message): LineMessage {
+    if (message.kind !== 'line') throw this.#connection.breakWith(protocolError('the server sent a data frame during an upload'));
+    if (message.head === REPLY.err) {
+      const err = errorFromReply(message);
+      // Before EOF, frames already on the wire would reach the server outside any request.
+      if (!this.#eofSent) this.#connection.breakWith(err);
+      throw err;
+    }
+    return message;
+  }
+
+  #onAck(line: LineMessage): void {
+    if (line.head !== REPLY.ack) throw this.#connection.breakWith(protocolError(`expected ${REPLY.ack}, got ${line.head}`));
+    const { offset } = decodeReply(replySchemas.ack, line);
+    if (offset > this.#sent) throw this.#connection.breakWith(protocolError(`acknowledged ${offset} bytes, only ${this.#sent} sent`));
+    if (offset > this.#acked) {
+      this.#acked = offset;
+      this.#settings.options.onProgress?.({ bytes: offset, total: this.#settings.size });
+    }
+  }
+
+  async #read(position: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await this.#file.read(buffer, filled, length - filled, position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled < length) throw this.#connection.breakWith(changedError(this.#settings.localPath));
+    return buffer;
+  }
+}
+
+async function openLocal(localPath: string): Promise<FileHandle> {
+  try {
+    return await open(localPath, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new FosError('FOS_ERR_PATH_NOT_FOUND', `no such local file: ${localPath}`, { cause: err });
+    throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `cannot read ${localPath}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+async function hasChanged(file: FileHandle, before: Stats): Promise<boolean> {
+  const after = await file.stat();
+  return after.size !== before.size || after.mtimeMs !== before.mtimeMs;
+}
+
+function changedError(what: string, cause?: unknown): FosError {
+  return new FosError('FOS_ERR_SYNC_LOCAL_CHANGED', `${what} changed while it was being uploaded; upload it again once it is complete`, {
+    cause,
+  });
+}
+
+function protocolError(message: string): FosError {
+  return new FosError('FOS_ERR_PROTO_BAD_REQUEST', `protocol error: ${message}`);
+}
