@@ -166,7 +166,7 @@ describe('the checks themselves', () => {
     const unknownKey = join(dir, 'bad', 'fos-agent.service');
     await writeFile(unknownKey, printed.stdout.replace('[Service]\n', '[Service]\nRestartNoSuchKey=1\n'));
     expect((await verifyUnit(unknownKey, true)).problems.join('\n')).toContain('RestartNoSuchKey');
-    const missing = join(dir, 'bad', 'fos-server.service');
+    const missing = join(dir, 'bad', 'fos-agent-missing-node.service');
     await writeFile(missing, printed.stdout.replace(`ExecStart=${process.execPath}`, `ExecStart=${join(dir, 'no-node')}`));
     expect((await verifyUnit(missing, true)).code).not.toBe(0);
   });
