@@ -349,15 +349,19 @@ class World {
     }
   }
 
-  /** Manifest records follow a move; revisions come from the server's view of the target. */
+  /**
+   * Manifest records follow a move: revisions from the server's view of the target, file
+   * mtimes from the local files the move left there (what the scan reported).
+   */
   #rekeyBase(from: string, to: string): void {
     const base = this.#device.base;
     for (const [key, state] of [...base]) {
       if (!isAtOrUnder(key, from)) continue;
       const target = to + key.slice(from.length);
-      const entry = this.#server.entries.get(target);
+      const rev = this.#server.entries.get(target)?.rev ?? state.rev;
+      const mtimeMs = state.kind === 'file' ? (this.#device.files.get(target)?.mtimeMs ?? state.mtimeMs) : 0;
       base.delete(key);
-      base.set(target, entry === undefined ? state : { ...state, rev: entry.rev });
+      base.set(target, { ...state, rev, mtimeMs });
     }
   }
 }

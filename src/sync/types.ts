@@ -141,7 +141,8 @@ export interface MkdirLocalOp {
 /**
  * MOVE on the server, `from` still at `baseRev`, to `to` (which must not exist). For a
  * folder the whole subtree moves in one operation. Manifest afterwards: every record at or
- * under `from` is re-keyed to `to`, with the revisions from the server's reply.
+ * under `from` is re-keyed to `to`, with the revisions from the server's reply and each
+ * file's mtime from the local scan of its new path (`local` for a single file).
  */
 export interface MoveRemoteOp {
   readonly kind: 'moveRemote';
@@ -157,7 +158,8 @@ export interface MoveRemoteOp {
 /**
  * Rename locally `from` (which must still match `expect`) to `to` (which must not exist);
  * a folder moves with its subtree. Manifest afterwards: every record at or under `from`
- * re-keyed to `to`, with the revisions of the remote view of `to`'s subtree.
+ * re-keyed to `to`, with the revisions of the remote view of `to`'s subtree and each
+ * file's mtime as the renamed file has it (`expect.mtimeMs` for a single file).
  */
 export interface MoveLocalOp {
   readonly kind: 'moveLocal';
