@@ -5,7 +5,7 @@
  */
 import type { Entry } from '../protocol/types.js';
 import { conflictCopyPath, parseConflictCopy } from './conflict-name.js';
-import { ancestorsOf, comparePaths, foldKey } from './path-tree.js';
+import { comparePaths, foldKey, parentOf, sortPaths } from './path-tree.js';
 import type { BaseState, LocalState, Op, Problem, Rule } from './types.js';
 import { sameContent } from './views.js';
 import type { Views } from './views.js';
@@ -64,9 +64,10 @@ class Decider {
   run(): DecideResult {
     for (const path of this.#ctx.kept) this.#keep(path);
     const { base, local, remote } = this.#views;
-    const paths = new Set<string>([...base.keys(), ...local.keys(), ...remote.keys()]);
+    const paths = [...base.keys(), ...this.#views.newLocal];
+    for (const path of this.#views.newRemote) if (!local.has(path)) paths.push(path);
     // Reverse order puts every child before its parent.
-    const ordered = [...paths].sort((a, b) => comparePaths(b, a));
+    const ordered = sortPaths(paths).reverse();
     for (const path of ordered) {
       if (this.#ctx.skip(path)) continue;
       this.#decide(path, base.get(path), local.get(path), remote.get(path));
@@ -76,10 +77,7 @@ class Decider {
 
   #keep(path: string): void {
     this.#kept.add(path);
-    for (const a of ancestorsOf(path)) {
-      if (this.#keptBelow.has(a)) break;
-      this.#keptBelow.add(a);
-    }
+    for (let a = parentOf(path); a !== '' && !this.#keptBelow.has(a); a = parentOf(a)) this.#keptBelow.add(a);
   }
 
   #emit(op: Op, keep: boolean): void {
@@ -94,8 +92,10 @@ class Decider {
     const remoteChanged = b === undefined ? r !== undefined : r === undefined || !sameContent(r, b);
     if (!localChanged && !remoteChanged) {
       if (l === undefined || r === undefined || b === undefined) return;
-      const state = agreedBase(l, r);
       this.#keep(path);
+      const inSync = r.rev === b.rev && (b.kind === 'dir' || l.mtimeMs === b.mtimeMs);
+      if (inSync) return;
+      const state = agreedBase(l, r);
       if (!sameBase(state, b)) this.#emit({ kind: 'updateBase', path, state, rule: 'metadataOnly' }, true);
       return;
     }

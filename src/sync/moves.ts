@@ -22,6 +22,9 @@ export interface MoveResult {
 
 /** One side's perspective: `moved` is where the rename happened, `other` mirrors the base. */
 interface Side {
+  /** Base paths absent on the moved side, and paths on it with no base record. */
+  readonly gone: readonly string[];
+  readonly arrived: readonly string[];
   readonly moved: ReadonlyMap<string, Content>;
   readonly movedKeys: SortedPaths;
   readonly other: ReadonlyMap<string, Content>;
@@ -33,6 +36,8 @@ interface Side {
 export function detectMoves(views: Views): MoveResult {
   const result: MoveResult = { ops: [], consumed: new Set(), kept: [] };
   const local: Side = {
+    gone: views.goneLocal,
+    arrived: views.newLocal,
     moved: views.local,
     movedKeys: views.localKeys,
     other: views.remote,
@@ -52,6 +57,8 @@ export function detectMoves(views: Views): MoveResult {
     },
   };
   const remote: Side = {
+    gone: views.goneRemote,
+    arrived: views.newRemote,
     moved: views.remote,
     movedKeys: views.remoteKeys,
     other: views.local,
@@ -94,8 +101,9 @@ function detectFolderMoves(views: Views, side: Side, result: MoveResult): void {
   // Folders gone on the moved side whose whole subtree is untouched on the other side.
   const gone: { path: string; signature: string; count: number }[] = [];
   const counts = new Set<number>();
-  for (const [path, base] of views.base) {
-    if (base.kind !== 'dir' || side.moved.has(path) || views.touchesHeld(path)) continue;
+  for (const path of side.gone) {
+    const base = views.base.get(path) as Content;
+    if (base.kind !== 'dir' || views.touchesHeld(path)) continue;
     const other = side.other.get(path);
     if (other === undefined || other.kind !== 'dir' || side.movedKeys.hasBelow(path)) continue;
     const below = views.baseKeys.below(path);
@@ -111,9 +119,8 @@ function detectFolderMoves(views: Views, side: Side, result: MoveResult): void {
 
   // Folders new on the moved side with nothing at or below them anywhere else.
   const arrived = new Map<string, string[]>();
-  const arrivedPaths = [...side.moved.entries()]
-    .filter(([path, s]) => s.kind === 'dir' && !views.base.has(path) && !side.other.has(path))
-    .map(([path]) => path)
+  const arrivedPaths = side.arrived
+    .filter((path) => side.moved.get(path)?.kind === 'dir' && !side.other.has(path))
     .sort(comparePaths);
   for (const path of arrivedPaths) {
     if (views.touchesHeld(path) || views.baseKeys.hasBelow(path) || side.otherKeys.hasBelow(path)) continue;
@@ -139,8 +146,9 @@ function detectFolderMoves(views: Views, side: Side, result: MoveResult): void {
 
 function detectFileMoves(views: Views, side: Side, result: MoveResult): void {
   const gone = new Map<string, string[]>();
-  for (const [path, base] of views.base) {
-    if (base.kind !== 'file' || side.moved.has(path) || result.consumed.has(path) || views.isHeld(path)) continue;
+  for (const path of side.gone) {
+    const base = views.base.get(path) as Content;
+    if (base.kind !== 'file' || result.consumed.has(path) || views.isHeld(path)) continue;
     const other = side.other.get(path);
     if (other === undefined || !sameContent(other, base)) continue;
     const key = `${base.size}:${base.sha256}`;
@@ -150,8 +158,9 @@ function detectFileMoves(views: Views, side: Side, result: MoveResult): void {
   }
   if (gone.size === 0) return;
   const arrived = new Map<string, string[]>();
-  for (const [path, state] of side.moved) {
-    if (state.kind !== 'file' || views.base.has(path) || side.other.has(path)) continue;
+  for (const path of side.arrived) {
+    const state = side.moved.get(path) as Content;
+    if (state.kind !== 'file' || side.other.has(path)) continue;
     if (result.consumed.has(path) || views.isHeld(path)) continue;
     const key = `${state.size}:${state.sha256}`;
     if (!gone.has(key)) continue;

@@ -47,10 +47,22 @@ export function ancestorsOf(path: string): string[] {
   return out;
 }
 
+const ASCII = /^[\x00-\x7f]*$/u;
+
+/** The NFC form of a path; ASCII (the common case) is returned as is, without the cost. */
+export function toNfc(path: string): string {
+  return ASCII.test(path) ? path : path.normalize('NFC');
+}
+
 /** The key two names share when they would be one name on disk. */
 export function foldKey(path: string, caseInsensitive: boolean): string {
-  const nfc = path.normalize('NFC');
-  return caseInsensitive ? nfc.toLowerCase().normalize('NFC') : nfc;
+  const nfc = toNfc(path);
+  return caseInsensitive ? toNfc(nfc.toLowerCase()) : nfc;
+}
+
+/** Sorts paths in place in code-unit order (the default sort order of strings). */
+export function sortPaths(paths: string[]): string[] {
+  return paths.sort();
 }
 
 /** A sorted snapshot of paths with fast subtree queries. */
@@ -58,7 +70,7 @@ export class SortedPaths {
   readonly #keys: string[];
 
   constructor(keys: Iterable<string>) {
-    this.#keys = [...keys].sort(comparePaths);
+    this.#keys = sortPaths([...keys]);
   }
 
   /** The paths strictly below `dir`, in order. */

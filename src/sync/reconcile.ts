@@ -10,7 +10,7 @@ import type { Entry } from '../protocol/types.js';
 import { decidePaths } from './decide.js';
 import { detectMoves } from './moves.js';
 import { countBytes, countOps, isFileDeletion, opPaths, orderOps } from './order.js';
-import { ancestorsOf, comparePaths, foldKey, isAtOrUnder } from './path-tree.js';
+import { ancestorsOf, comparePaths, foldKey, isAtOrUnder, toNfc } from './path-tree.js';
 import type { BaseState, Guard, GuardKind, LocalState, Op, Plan, Problem, ReconcileInput } from './types.js';
 import { Views } from './views.js';
 
@@ -28,8 +28,12 @@ export function reconcile(input: ReconcileInput): Plan {
   const options = { ...RECONCILE_DEFAULTS, ...input.options };
   const isIgnored = input.isIgnored ?? ((): boolean => false);
 
-  const base = new Map<string, BaseState>();
-  for (const [path, state] of input.base) if (!isIgnored(path, state.kind === 'dir')) base.set(path, state);
+  let base: ReadonlyMap<string, BaseState> = input.base;
+  if (input.isIgnored !== undefined) {
+    const kept = new Map<string, BaseState>();
+    for (const [path, state] of input.base) if (!isIgnored(path, state.kind === 'dir')) kept.set(path, state);
+    base = kept;
+  }
   const remote = new Map<string, Entry>();
   for (const entry of input.remote.values()) {
     if (!entry.deleted && !isIgnored(entry.path, entry.kind === 'dir')) remote.set(entry.path, entry);
@@ -88,26 +92,24 @@ function indexLocal(
   caseInsensitive: boolean,
   isIgnored: (path: string, isDir: boolean) => boolean,
 ): LocalIndex {
-  const groups = new Map<string, LocalState[]>();
+  const first = new Map<string, LocalState>();
+  const clashes = new Map<string, LocalState[]>();
   for (const state of states) {
-    const path = state.path.normalize('NFC');
+    const path = toNfc(state.path);
     if (isIgnored(path, state.kind === 'dir')) continue;
     const normalised = path === state.path ? state : { ...state, path };
     const key = foldKey(path, caseInsensitive);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [normalised]);
-    else group.push(normalised);
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, normalised);
+    else clashes.set(key, [...(clashes.get(key) ?? [earlier]), normalised]);
   }
   const local = new Map<string, LocalState>();
   const held: string[] = [];
   const problems: Problem[] = [];
-  for (const key of [...groups.keys()].sort(comparePaths)) {
-    const group = groups.get(key) as LocalState[];
-    if (group.length === 1) {
-      const only = group[0] as LocalState;
-      local.set(only.path, only);
-      continue;
-    }
+  for (const [key, state] of first) if (!clashes.has(key)) local.set(state.path, state);
+  const collided = [...clashes.values()];
+  collided.sort((x, y) => comparePaths((x[0] as LocalState).path, (y[0] as LocalState).path));
+  for (const group of collided) {
     const paths = [...new Set(group.map((s) => s.path))].sort(comparePaths);
     const alreadyHeld = paths.every((p) => held.some((h) => isAtOrUnder(p, h)));
     held.push(...paths);

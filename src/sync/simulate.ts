@@ -68,7 +68,7 @@ export function remoteView(server: SimServer): Map<string, Entry> {
 /** Writes a file on a device, creating missing parent folders (an edit by the user). */
 export function writeLocal(device: SimDevice, path: string, content: Omit<SimFile, 'kind'>): void {
   mkdirsLocal(device, parentOf(path));
-  removeLocalTree(device, path);
+  if (device.files.get(path)?.kind === 'dir') removeLocalTree(device, path);
   device.files.set(path, { kind: 'file', ...content });
 }
 

@@ -27,6 +27,12 @@ export class Views {
   readonly baseKeys: SortedPaths;
   readonly localKeys: SortedPaths;
   readonly remoteKeys: SortedPaths;
+  /** Base paths absent locally, and absent on the server. */
+  readonly goneLocal: readonly string[];
+  readonly goneRemote: readonly string[];
+  /** Local paths with no base record, and server paths with none. */
+  readonly newLocal: readonly string[];
+  readonly newRemote: readonly string[];
   readonly #held: readonly string[];
 
   constructor(
@@ -41,6 +47,16 @@ export class Views {
     this.baseKeys = new SortedPaths(base.keys());
     this.localKeys = new SortedPaths(local.keys());
     this.remoteKeys = new SortedPaths(remote.keys());
+    const goneLocal: string[] = [];
+    const goneRemote: string[] = [];
+    for (const path of base.keys()) {
+      if (!local.has(path)) goneLocal.push(path);
+      if (!remote.has(path)) goneRemote.push(path);
+    }
+    this.goneLocal = goneLocal;
+    this.goneRemote = goneRemote;
+    this.newLocal = [...local.keys()].filter((path) => !base.has(path));
+    this.newRemote = [...remote.keys()].filter((path) => !base.has(path));
     this.#held = held;
   }
 

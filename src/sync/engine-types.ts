@@ -1,0 +1,122 @@
+/**
+ * Types of the sync engine's I/O shell: the manifest seam the executor writes through,
+ * what a transfer reports while it runs, and what a plan's execution and a pass add up to.
+ */
+import type { EntryKind } from '../protocol/types.js';
+import type { BaseState, GuardKind, Op, OpCounts, Problem } from './types.js';
+
+/**
+ * The manifest as the executor sees it: the agreed state per sync path. Writes are
+ * buffered by the implementation and flushed in batches (DESIGN.md "Sync semantics").
+ */
+export interface BaseStore {
+  /** Every record, by sync path. */
+  readonly records: ReadonlyMap<string, BaseState>;
+  set(path: string, state: BaseState): void;
+  delete(path: string): void;
+}
+
+/** Which way a transfer goes. */
+export type Direction = 'upload' | 'download';
+
+/** A transfer in progress, as `fos status` shows it. */
+export interface TransferState {
+  readonly path: string;
+  readonly direction: Direction;
+  readonly bytes: number;
+  readonly total: number;
+  readonly startedAt: number;
+}
+
+/** Why an operation was left for the next pass without an error. */
+export type SkipReason =
+  /** The local path no longer matches what the scan saw. */
+  | 'changedLocally'
+  /** Something appeared at a local path that had to be free. */
+  | 'appearedLocally'
+  /** A local folder to remove still holds files that are not ignored. */
+  | 'notEmpty'
+  /** The file is still being written (size or mtime moved within the settle time). */
+  | 'settling'
+  /** The path failed before and waits for its next retry time. */
+  | 'backingOff'
+  /** The server refused: its revision moved on (someone else changed the path). */
+  | 'staleRemote';
+
+/** An operation left for later. */
+export interface SkippedOp {
+  readonly path: string;
+  readonly kind: Op['kind'];
+  readonly reason: SkipReason;
+}
+
+/** A failed operation, kept until the path syncs (issue 11: per-file error isolation). */
+export interface PathError {
+  readonly path: string;
+  readonly op: Op['kind'];
+  readonly code: string;
+  readonly message: string;
+  readonly attempts: number;
+  readonly lastAt: number;
+  readonly nextRetryAt: number;
+}
+
+/** A conflict copy the executor made. */
+export interface ConflictCopy {
+  readonly path: string;
+  readonly copyPath: string;
+  readonly loser: 'local' | 'remote';
+}
+
+/** What one run of the executor did. */
+export interface ExecutionReport {
+  /** Operations carried out, by kind. */
+  readonly done: OpCounts;
+  readonly conflicts: readonly ConflictCopy[];
+  readonly skipped: readonly SkippedOp[];
+  readonly failed: readonly PathError[];
+  readonly bytesUploaded: number;
+  readonly bytesDownloaded: number;
+  /** The server could not be reached; operations after that point were not tried. */
+  readonly offline: boolean;
+}
+
+/** One line of a plan as `fos sync --dry-run` and `--json` print it. */
+export interface PlannedOp {
+  readonly kind: Op['kind'];
+  readonly path: string;
+  readonly to?: string;
+  readonly rule: string;
+  readonly entryKind?: EntryKind;
+  readonly bytes?: number;
+}
+
+/** Where a pass stands when its guard trips. */
+export interface GuardReport {
+  readonly kind: GuardKind;
+  readonly deletions: number;
+  readonly total: number;
+  readonly blocked: boolean;
+  /** A sentence for people: what happened and what to do. */
+  readonly message: string;
+}
+
+/** The outcome of `runPass`. */
+export interface PassReport {
+  readonly local: string;
+  readonly remote: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly dryRun: boolean;
+  /** Every operation planned (the last round's plan for a dry run). */
+  readonly planned: readonly PlannedOp[];
+  readonly execution: ExecutionReport;
+  readonly guard: GuardReport | null;
+  readonly problems: readonly Problem[];
+  /** The server's revision the pass caught up to. */
+  readonly cursor: number;
+  /** True when nothing was left to do: no skip, no failure, no guard, no problem. */
+  readonly inSync: boolean;
+  /** Earliest time a skipped or failed path is worth another pass, or null. */
+  readonly retryAt: number | null;
+}
