@@ -18,15 +18,18 @@ export const KNOWN_HOSTS_FILE = 'known_hosts';
 const HEADER = '# fos known hosts: one "host:port SHA256:<base64>" per line (see docs/security.md)\n';
 
 /**
- * The default known_hosts path: `$XDG_CONFIG_HOME/fos/known_hosts`, else
- * `~/.config/fos/known_hosts` (`%APPDATA%\fos\known_hosts` on Windows).
+ * The default known_hosts path, beside the client's config file:
+ * `$XDG_CONFIG_HOME/fos/known_hosts`, else `~/.config/fos/known_hosts`.
  */
-export function defaultKnownHostsFile(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+export function defaultKnownHostsFile(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env['XDG_CONFIG_HOME'];
-  if (xdg !== undefined && xdg !== '') return join(xdg, 'fos', KNOWN_HOSTS_FILE);
-  const appData = env['APPDATA'];
-  if (process.platform === 'win32' && appData !== undefined && appData !== '') return join(appData, 'fos', KNOWN_HOSTS_FILE);
-  return join(home, '.config', 'fos', KNOWN_HOSTS_FILE);
+  const base = xdg !== undefined && xdg !== '' ? xdg : join(env['HOME'] ?? homedir(), '.config');
+  return join(base, 'fos', KNOWN_HOSTS_FILE);
+}
+
+/** The known_hosts file beside a given client config file. */
+export function knownHostsBeside(configFile: string): string {
+  return join(dirname(configFile), KNOWN_HOSTS_FILE);
 }
 
 /** The key a server is filed under: `host:port`, IPv6 addresses in brackets, names lower-cased. */

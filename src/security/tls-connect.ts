@@ -69,32 +69,47 @@ export async function readCaFile(path: string): Promise<string> {
 export async function tlsConnect(options: TlsConnectOptions): Promise<TLSSocket> {
   const pin = options.pin === undefined ? undefined : parseFingerprint(options.pin);
   const socket = await handshake(options);
-  // The socket may fail while the prompt waits; the error is seen below as a destroyed
-  // socket, and must not go unhandled meanwhile.
+  // The socket may fail while the check runs; that must not go unhandled meanwhile.
   const ignoreLateError = (): void => undefined;
   socket.on('error', ignoreLateError);
+  let verdict: Verdict;
   try {
-    await checkTrust(socket, options, pin);
+    verdict = await checkTrust(socket, options, pin);
   } catch (err) {
     socket.destroy();
     throw err;
   } finally {
     socket.off('error', ignoreLateError);
   }
-  if (socket.destroyed || socket.readableEnded) {
-    // The server gave up while a person read the first-use prompt; the fingerprint is
-    // recorded now, so a fresh connection is checked against it without asking again.
-    return tlsConnect({ ...options, onFirstUse: refuseUnknown });
-  }
-  return socket;
+  if (verdict === 'trusted') return socket;
+  // A person was asked: the server may have given up on this connection while they read
+  // the prompt. The fingerprint is recorded now, so a fresh connection is checked against
+  // it without asking again.
+  socket.destroy();
+  return tlsConnect({ ...options, onFirstUse: refuseUnknown });
+}
+
+/** `trusted`: use this socket; `accepted-now`: a person accepted it, reconnect. */
+type Verdict = 'trusted' | 'accepted-now';
+
+/** The trust settings of {@link tlsConnector}: everything of {@link TlsConnectOptions} but the address. */
+export type TlsTrust = Omit<TlsConnectOptions, 'host' | 'port' | 'signal'>;
+
+/**
+ * A connect function for the client library (`ConnectFn` in src/client/types.ts): each call
+ * opens a TLS connection to the given address and checks it with `trust`.
+ */
+export function tlsConnector(trust: TlsTrust): (address: { readonly host: string; readonly port: number }, signal: AbortSignal | undefined) => Promise<TLSSocket> {
+  return (address, signal) =>
+    tlsConnect({ ...trust, host: address.host, port: address.port, ...(signal === undefined ? {} : { signal }) });
 }
 
 const refuseUnknown: FirstUsePrompt = () => Promise.resolve(false);
 
-async function checkTrust(socket: TLSSocket, options: TlsConnectOptions, pin: string | undefined): Promise<void> {
+async function checkTrust(socket: TLSSocket, options: TlsConnectOptions, pin: string | undefined): Promise<Verdict> {
   const server = hostKey(options.host, options.port);
   const presented = fingerprintOfDer(socket.getPeerCertificate().raw);
-  if (options.ca !== undefined && pin === undefined) return;
+  if (options.ca !== undefined && pin === undefined) return 'trusted';
   if (pin !== undefined) {
     if (presented !== pin) {
       throw new FosError(
@@ -104,10 +119,10 @@ async function checkTrust(socket: TLSSocket, options: TlsConnectOptions, pin: st
       );
     }
     await rememberHost(options.knownHostsFile, options.host, options.port, presented);
-    return;
+    return 'trusted';
   }
   const known = await lookupHost(options.knownHostsFile, options.host, options.port);
-  if (known === presented) return;
+  if (known === presented) return 'trusted';
   if (known !== undefined) {
     throw new FosError(
       'FOS_ERR_NET_TLS',
@@ -131,6 +146,7 @@ async function checkTrust(socket: TLSSocket, options: TlsConnectOptions, pin: st
     );
   }
   await rememberHost(options.knownHostsFile, options.host, options.port, presented);
+  return 'accepted-now';
 }
 
 function handshake(options: TlsConnectOptions): Promise<TLSSocket> {
@@ -151,6 +167,8 @@ function handshake(options: TlsConnectOptions): Promise<TLSSocket> {
       return;
     }
     const socket = connect(tlsOptions);
+    // Control lines are small and must not wait for Nagle.
+    socket.setNoDelay(true);
     const fail = (err: FosError): void => {
       cleanup();
       socket.destroy();
