@@ -1,0 +1,113 @@
+/**
+ * The server's view of one remote folder, kept current from the change feed: every live
+ * entry by sync path and the cursor (the revision it is current to). reconcile needs the
+ * complete view, so it is kept in the state folder and only the changes since the cursor
+ * are fetched. It is written atomically with its cursor, so a crash leaves an older but
+ * consistent view, which the feed brings up to date again.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { errnoCode } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import type { Listing } from '../client/index.js';
+import type { Entry } from '../protocol/types.js';
+
+const entrySchema = z.object({
+  path: z.string(),
+  kind: z.enum(['file', 'dir']),
+  size: z.number(),
+  mtimeMs: z.number(),
+  sha256: z.string(),
+  rev: z.number(),
+  deleted: z.boolean(),
+});
+const fileSchema = z.object({ version: z.literal(1), remoteRoot: z.string(), cursor: z.number(), entries: z.array(entrySchema) });
+
+/** The remote view of a folder pair. */
+export class RemoteView {
+  readonly file: string;
+  readonly remoteRoot: string;
+  readonly entries = new Map<string, Entry>();
+  #cursor = 0;
+  #dirty = false;
+
+  constructor(file: string, remoteRoot: string) {
+    this.file = file;
+    this.remoteRoot = remoteRoot;
+  }
+
+  /**
+   * Loads the saved view; a missing, unreadable or foreign file gives an empty view at
+   * cursor 0, which the full change feed rebuilds (safe, only slower).
+   */
+  static async load(file: string, remoteRoot: string): Promise<RemoteView> {
+    const view = new RemoteView(file, remoteRoot);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return view;
+      return view;
+    }
+    try {
+      const parsed = fileSchema.safeParse(JSON.parse(text));
+      if (!parsed.success || parsed.data.remoteRoot !== remoteRoot) return view;
+      for (const entry of parsed.data.entries) view.entries.set(entry.path, entry);
+      view.#cursor = parsed.data.cursor;
+    } catch {
+      // Torn or hand-edited file: start from cursor 0; the feed rebuilds the view.
+      view.entries.clear();
+    }
+    return view;
+  }
+
+  /** The revision the view is current to: the `since` of the next feed request. */
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  /** True when the view changed since it was last saved. */
+  get isDirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** The server path of the folder, for `changesSince`. */
+  get feedPath(): string | undefined {
+    return this.remoteRoot === '' ? undefined : this.remoteRoot;
+  }
+
+  /** Applies a change feed page; returns the sync paths it touched. */
+  apply(listing: Listing): string[] {
+    const touched: string[] = [];
+    const ordered = [...listing.entries].sort((a, b) => a.rev - b.rev);
+    for (const entry of ordered) {
+      const path = this.#syncPath(entry.path);
+      if (path === null) continue;
+      touched.push(path);
+      if (entry.deleted) this.entries.delete(path);
+      else this.entries.set(path, { ...entry, path });
+    }
+    if (listing.rev !== this.#cursor || touched.length > 0) this.#dirty = true;
+    this.#cursor = Math.max(this.#cursor, listing.rev);
+    return touched;
+  }
+
+  /** Writes the view atomically. @throws FosError when the state folder cannot be written. */
+  async save(): Promise<void> {
+    if (!this.#dirty) return;
+    const body = { version: 1, remoteRoot: this.remoteRoot, cursor: this.#cursor, entries: [...this.entries.values()] };
+    this.#dirty = false;
+    try {
+      await writeFileAtomic(this.file, JSON.stringify(body));
+    } catch (err) {
+      this.#dirty = true;
+      throw err;
+    }
+  }
+
+  #syncPath(remotePath: string): string | null {
+    if (this.remoteRoot === '') return remotePath === '' ? null : remotePath;
+    if (!remotePath.startsWith(`${this.remoteRoot}/`)) return null;
+    return remotePath.slice(this.remoteRoot.length + 1);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Root identity (issue 11): at the first sync the agent writes a random id into
+ * `<root>/.fos/folder-id` and records it with the root's device and inode. A root that is
+ * gone, or whose id file is missing or different (an unmounted disk showing the empty
+ * mount point, a swapped or emptied folder), is never read as "everything was deleted":
+ * the pass is stopped by a guard and nothing is deleted anywhere.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { errnoCode } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { localError } from './local-fs.js';
+
+/** The folder fos keeps inside a synced root; never synced itself. */
+export const FOS_DIR = '.fos';
+/** The id file, relative to the root. */
+export const FOLDER_ID_FILE = `${FOS_DIR}/folder-id`;
+
+const identitySchema = z.object({ folderId: z.string().min(1), dev: z.number(), ino: z.number() });
+
+/** What a root was when it was first synced. */
+export type RootIdentity = z.infer<typeof identitySchema>;
+
+/** The outcome of a root check. */
+export type RootCheck =
+  | { readonly state: 'present'; readonly identity: RootIdentity; readonly changed: boolean }
+  | { readonly state: 'missing' | 'replaced'; readonly message: string };
+
+/** Reads a recorded identity; a missing or unreadable record is null (first sync). */
+export async function loadIdentity(file: string): Promise<RootIdentity | null> {
+  try {
+    const parsed = identitySchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    // No record yet (or a torn one): the next check adopts the folder's id file.
+    return null;
+  }
+}
+
+/** Records an identity atomically. @throws FosError when the state folder cannot be written. */
+export async function saveIdentity(file: string, identity: RootIdentity): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(identity)}\n`);
+}
+
+/**
+ * Checks `root` against the recorded identity. With no record (first sync) or with
+ * `force`, the folder's id file is adopted or created, and the root is 'present'.
+ * `create: false` (a dry run) never writes the id file.
+ * @throws FosError `FOS_ERR_SYNC_LOCAL_IO` when the root cannot be read.
+ */
+export async function checkRoot(
+  root: string,
+  recorded: RootIdentity | null,
+  options: { readonly force: boolean; readonly create: boolean },
+): Promise<RootCheck> {
+  let dev: number;
+  let ino: number;
+  try {
+    const stats = await stat(root);
+    if (!stats.isDirectory()) return { state: 'missing', message: `folder missing: ${root} is not a folder` };
+    dev = stats.dev;
+    ino = stats.ino;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'missing', message: `folder missing: ${root} does not exist` };
+    throw localError(err, `cannot read ${root}`);
+  }
+  const found = await readFolderId(root);
+  if (recorded !== null && !options.force) {
+    if (found === null) {
+      return { state: 'replaced', message: `folder identity changed: ${join(root, FOLDER_ID_FILE)} is gone (unmounted, replaced or emptied?)` };
+    }
+    if (found !== recorded.folderId) {
+      return { state: 'replaced', message: `folder identity changed: ${root} is not the folder that was synced before` };
+    }
+    const changed = dev !== recorded.dev || ino !== recorded.ino;
+    return { state: 'present', identity: { folderId: found, dev, ino }, changed };
+  }
+  const folderId = found ?? randomBytes(16).toString('hex');
+  if (found === null && options.create) await writeFolderId(root, folderId);
+  const changed = recorded === null || recorded.folderId !== folderId || recorded.dev !== dev || recorded.ino !== ino;
+  return { state: 'present', identity: { folderId, dev, ino }, changed };
+}
+
+async function readFolderId(root: string): Promise<string | null> {
+  try {
+    const text = (await readFile(join(root, FOLDER_ID_FILE), 'utf8')).trim();
+    return text === '' ? null : text;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw localError(err, `cannot read ${join(root, FOLDER_ID_FILE)}`);
+  }
+}
+
+async function writeFolderId(root: string, folderId: string): Promise<void> {
+  try {
+    await mkdir(join(root, FOS_DIR), { recursive: true });
+    await writeFileAtomic(join(root, FOLDER_ID_FILE), `${folderId}\n`);
+  } catch (err) {
+    throw localError(err, `cannot write ${join(root, FOLDER_ID_FILE)}`);
+  }
+}

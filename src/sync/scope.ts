@@ -1,0 +1,165 @@
+/**
+ * Scopes: an incremental pass looks only at the paths a watcher event or a change notice
+ * named. A scope is a set of sync paths; it covers each path, everything below it, and its
+ * ancestors (so that the three views agree on the folders above a change). `['']` is the
+ * whole folder.
+ */
+import type { Stats } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { errnoCode } from '../errors.js';
+import { sha256File } from '../fs/hash.js';
+import { localError, localPath, lstatOrNull, sameMtime } from './local-fs.js';
+import { ancestorsOf, comparePaths, isAtOrUnder, joinPath } from './path-tree.js';
+import type { BaseState, LocalState } from './types.js';
+
+/** A path the scan could not take in: a symlink, a special file, or unreadable. */
+export interface ScanSkip {
+  /** The NFC sync path. */
+  readonly path: string;
+  readonly why: string;
+}
+
+/** What a scan found, and what it had to leave alone (reconcile must not read it as deleted). */
+export interface ScanResult {
+  readonly local: Map<string, LocalState>;
+  readonly skipped: ScanSkip[];
+}
+
+/** Options of `scanScope`. */
+export interface ScanOptions {
+  readonly isIgnored: (path: string, isDir: boolean) => boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** The scope paths with those below another scope path dropped, sorted. */
+export function minimalScope(paths: Iterable<string>): string[] {
+  const sorted = [...new Set(paths)].sort(comparePaths);
+  const out: string[] = [];
+  for (const path of sorted) {
+    if (out.some((kept) => kept === '' || isAtOrUnder(path, kept))) continue;
+    out.push(path);
+  }
+  return out;
+}
+
+/** True when `path` lies in the scope: at or under a scope path, or above one. */
+export function inScope(path: string, scope: readonly string[], above: ReadonlySet<string>): boolean {
+  if (above.has(path)) return true;
+  for (const s of scope) if (s === '' || isAtOrUnder(path, s)) return true;
+  return false;
+}
+
+/** The ancestors of every scope path. */
+export function ancestorsOfScope(scope: readonly string[]): Set<string> {
+  const above = new Set<string>();
+  for (const s of scope) for (const a of ancestorsOf(s)) above.add(a);
+  return above;
+}
+
+/** The entries of `map` whose key lies in the scope (the whole map for the root scope). */
+export function restrict<V>(map: ReadonlyMap<string, V>, scope: readonly string[]): ReadonlyMap<string, V> {
+  if (scope.includes('')) return map;
+  const above = ancestorsOfScope(scope);
+  const out = new Map<string, V>();
+  for (const s of [...scope, ...above]) {
+    const value = map.get(s);
+    if (value !== undefined) out.set(s, value);
+  }
+  // Subtrees of folder scopes.
+  for (const [key, value] of map) if (!out.has(key) && scope.some((s) => key.startsWith(`${s}/`))) out.set(key, value);
+  return out;
+}
+
+/**
+ * Scans the scope under `root`: the files, folders and ancestors it covers, each file
+ * hashed only when its size or mtime differ from the manifest. Symlinks are not followed;
+ * special files are skipped with a warning. Names are keyed by their NFC sync path.
+ * @throws FosError `FOS_ERR_SYNC_LOCAL_IO` when the root itself cannot be read.
+ */
+export async function scanScope(
+  root: string,
+  scope: readonly string[],
+  base: ReadonlyMap<string, BaseState>,
+  options: ScanOptions,
+): Promise<ScanResult> {
+  const out = new Map<string, LocalState>();
+  const skipped: ScanSkip[] = [];
+  const walk: Walk = { root, base, options, out, skip: (path, why) => skipped.push({ path: path.normalize('NFC'), why }) };
+  const paths = minimalScope(scope);
+  for (const dir of ancestorsOfScope(paths)) {
+    const stats = await lstatOrNull(localPath(root, dir));
+    if (stats?.isDirectory() === true && !options.isIgnored(dir, true)) out.set(dir.normalize('NFC'), dirState(dir));
+  }
+  for (const path of paths) {
+    if (path === '') await walkDir(walk, '');
+    else await visit(walk, path, await lstatOrNull(localPath(root, path)));
+  }
+  return { local: out, skipped };
+}
+
+interface Walk {
+  readonly root: string;
+  readonly base: ReadonlyMap<string, BaseState>;
+  readonly options: ScanOptions;
+  readonly out: Map<string, LocalState>;
+  readonly skip: (diskPath: string, why: string) => void;
+}
+
+function dirState(diskPath: string): LocalState {
+  return { path: diskPath.normalize('NFC'), diskPath, kind: 'dir', size: 0, mtimeMs: 0, sha256: '' };
+}
+
+async function visit(walk: Walk, diskPath: string, stats: Stats | null): Promise<void> {
+  const { root, base, options, out } = walk;
+  if (stats === null) return;
+  const path = diskPath.normalize('NFC');
+  if (stats.isSymbolicLink()) {
+    if (!options.isIgnored(path, false)) walk.skip(diskPath, 'symbolic link not followed');
+    return;
+  }
+  if (stats.isDirectory()) {
+    if (options.isIgnored(path, true)) return;
+    out.set(path, dirState(diskPath));
+    await walkDir(walk, diskPath);
+    return;
+  }
+  if (!stats.isFile()) {
+    if (!options.isIgnored(path, false)) walk.skip(diskPath, 'special file skipped');
+    return;
+  }
+  if (options.isIgnored(path, false)) return;
+  const known = base.get(path);
+  let sha256: string;
+  if (known !== undefined && known.kind === 'file' && known.size === stats.size && sameMtime(known.mtimeMs, stats.mtimeMs)) {
+    sha256 = known.sha256;
+  } else {
+    try {
+      sha256 = await sha256File(localPath(root, diskPath), options.signal === undefined ? {} : { signal: options.signal });
+    } catch (err) {
+      // Vanished between the listing and the read: it is simply not there any more.
+      if (errnoCode(err) === 'ENOENT' || (err instanceof Error && errnoCode(err.cause) === 'ENOENT')) return;
+      walk.skip(diskPath, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+  }
+  out.set(path, { path, diskPath, kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs, sha256 });
+}
+
+async function walkDir(walk: Walk, diskPath: string): Promise<void> {
+  const { root, options } = walk;
+  let names: string[];
+  try {
+    names = await readdir(localPath(root, diskPath));
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    if (diskPath === '') throw localError(err, `cannot list ${root}`);
+    walk.skip(diskPath, `cannot list: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  for (const name of names) {
+    if (options.signal?.aborted === true) return;
+    const child = joinPath(diskPath, name);
+    await visit(walk, child, await lstatOrNull(localPath(root, child)));
+  }
+}
