@@ -75,11 +75,3 @@ export interface Quota {
   readonly quotaBytes: number | null;
   readonly quotaFiles: number | null;
 }
-
-/** A connection's session as the listener sees it (FOS/2 or legacy). */
-export interface SessionHooks {
-  /** The server is stopping: tell the peer, refuse new requests, let a transfer finish. */
-  onShutdown(graceMs: number): void;
-  /** True while an operation (a transfer above all) is running. */
-  readonly isBusy: boolean;
-}

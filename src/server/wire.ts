@@ -45,6 +45,8 @@ export class Wire {
     socket.once('close', () => this.#fail(new FosError('FOS_ERR_NET_CLOSED', 'the connection closed')));
     socket.on('error', (err) => this.#fail(new FosError('FOS_ERR_NET_CLOSED', `connection error: ${err.message}`, { cause: err })));
     if (firstBytes.length > 0) this.#push(firstBytes);
+    // The connection dispatcher paused the socket while it looked at the first bytes.
+    socket.resume();
   }
 
   /** Resolves when the socket has closed. */
@@ -82,6 +84,16 @@ export class Wire {
       this.#waiter = { resolve, reject, timer };
       this.#resumeIfRoom();
     });
+  }
+
+  /** The next message if one is already decoded, without waiting. */
+  poll(): Message | undefined {
+    const queued = this.#queue.shift();
+    if (queued !== undefined) {
+      this.#queuedBytes -= sizeOf(queued);
+      this.#resumeIfRoom();
+    }
+    return queued;
   }
 
   /** Writes a control line; false when the socket's buffer is full (wait for `drained`). */
@@ -122,6 +134,11 @@ export class Wire {
       this.#socket.on('drain', onDrain);
       this.#socket.on('close', onClose);
     });
+  }
+
+  /** Turns on TCP keep-alive probes: a silent peer that is gone gets noticed. */
+  keepAlive(delayMs: number): void {
+    this.#socket.setKeepAlive(true, delayMs);
   }
 
   /** Ends the connection after what was written, and destroys it if the peer lingers. */
