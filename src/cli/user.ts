@@ -10,7 +10,7 @@ import { checkPasswordPolicy, hashPassword, parseIdPasswdFile, parseUserName } f
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { retireUserFiles } from './user-files.js';
-import { isTerminal, printJson, promptPassword } from './connect-options.js';
+import { isTerminal, readLine, readNewPassword } from './password-input.js';
 import type { CliIo } from './main.js';
 import { bcryptCostFrom, requireDataDir } from './server-options.js';
 
@@ -45,7 +45,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
       const userName = parseUserName(name);
       await withStore(flags, async (store, now) => {
         if ((await store.getUser(userName)) !== null) throw new FosError('FOS_ERR_STORE_USER_EXISTS', `user ${userName} already exists`);
-        const password = await readNewPassword(io, flags, userName);
+        const password = await readNewPassword(io, userName, flags['passwordStdin'] === true);
         await store.createUser(userName, await hashPassword(password, costOf(flags, io)), now);
         const quotaBytes = count(flags['quotaBytes'], '--quota-bytes');
         const quotaFiles = count(flags['quotaFiles'], '--quota-files');
@@ -65,7 +65,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
       const userName = parseUserName(name);
       await withStore(flags, async (store) => {
         await requireAccount(store, userName);
-        const password = await readNewPassword(io, flags, userName);
+        const password = await readNewPassword(io, userName, flags['passwordStdin'] === true);
         await store.updateUser(userName, { passwordHash: await hashPassword(password, costOf(flags, io)) });
       });
       io.stdout.write(`password of ${userName} changed\n`);
@@ -95,7 +95,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
       await withStore(flags, async (store) => {
         const accounts = await store.listUsers();
         if (flags['json'] === true) {
-          printJson(io, accounts);
+          io.stdout.write(`${JSON.stringify(accounts, null, 2)}\n`);
           return;
         }
         for (const account of accounts) {
@@ -161,7 +161,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
         }
         const tokens = await store.listTokens(userName);
         if (flags['json'] === true) {
-          printJson(io, tokens);
+          io.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
           return;
         }
         for (const token of tokens) {
@@ -189,55 +189,11 @@ async function requireAccount(store: Store, name: string): Promise<void> {
   if ((await store.getUser(name)) === null) throw new FosError('FOS_ERR_STORE_NO_USER', `no user ${name}`);
 }
 
-/**
- * A new password: one line of stdin with --password-stdin, else a prompt typed twice.
- * @throws FosError `FOS_ERR_CLI_USAGE` when stdin is no terminal and --password-stdin is
- * missing; `FOS_ERR_AUTH_WEAK_PASSWORD` when the policy refuses it.
- */
-async function readNewPassword(io: CliIo, flags: Flags, user: string): Promise<string> {
-  let password: string;
-  if (flags['passwordStdin'] === true) {
-    password = await readLine(io.stdin);
-  } else if (isTerminal(io.stdin)) {
-    password = await promptPassword(io, `New password for ${user}:`);
-    const again = await promptPassword(io, 'Repeat it:');
-    if (again !== password) throw new FosError('FOS_ERR_CLI_USAGE', 'the two passwords differ');
-  } else {
-    throw new FosError('FOS_ERR_CLI_USAGE', 'standard input is not a terminal: use --password-stdin');
-  }
-  checkPasswordPolicy(password);
-  return password;
-}
-
 async function confirm(io: CliIo, user: string): Promise<void> {
   if (!isTerminal(io.stdin)) throw new FosError('FOS_ERR_CLI_USAGE', `removing ${user} needs confirmation: pass --yes`);
   io.stderr.write(`Remove ${user}? Their files move to the trash. Type the user name to confirm: `);
   const answer = await readLine(io.stdin);
   if (answer.trim() !== user) throw new FosError('FOS_ERR_CLI_ABORTED', 'not confirmed; nothing was removed');
-}
-
-/** The first line of a stream (without its line ending). */
-async function readLine(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    let text = '';
-    const done = (): void => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.pause();
-      resolve(text.replace(/\r?\n[\s\S]*$/u, ''));
-    };
-    const onData = (chunk: Buffer | string): void => {
-      text += chunk.toString();
-      if (text.includes('\n')) done();
-    };
-    const onEnd = (): void => done();
-    const onError = (err: Error): void => reject(new FosError('FOS_ERR_CLI_USAGE', `cannot read standard input: ${err.message}`, { cause: err }));
-    stream.on('data', onData);
-    stream.once('end', onEnd);
-    stream.once('error', onError);
-    stream.resume();
-  });
 }
 
 function costOf(flags: Flags, io: CliIo): number {
