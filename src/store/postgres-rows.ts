@@ -1,0 +1,114 @@
+/**
+ * Rows from PostgreSQL into store values. Every column is checked before use: a row that
+ * does not have the expected shape is a corrupt database, reported as such.
+ */
+import { FosError } from '../errors.js';
+import type { Account, Entry, EntryKind, TokenInfo } from '../protocol/types.js';
+import type { TokenRecord, TrashRecord, UserRecord } from './types.js';
+
+/** A result row as node-postgres returns it. */
+export type Row = Readonly<Record<string, unknown>>;
+
+function corrupt(column: string, expected: string): FosError {
+  return new FosError('FOS_ERR_STORE_CORRUPT', `column ${column} is not ${expected}`);
+}
+
+function num(row: Row, column: string): number {
+  const value = row[column];
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw corrupt(column, 'a number');
+  return value;
+}
+
+function numOrNull(row: Row, column: string): number | null {
+  return row[column] === null ? null : num(row, column);
+}
+
+function str(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw corrupt(column, 'text');
+  return value;
+}
+
+function bool(row: Row, column: string): boolean {
+  const value = row[column];
+  if (typeof value !== 'boolean') throw corrupt(column, 'a boolean');
+  return value;
+}
+
+function kind(row: Row): EntryKind {
+  const value = row['kind'];
+  if (value !== 'file' && value !== 'dir') throw corrupt('kind', "'file' or 'dir'");
+  return value;
+}
+
+/** Columns of `users` that {@link toAccount} and {@link toUserRecord} read. */
+export const USER_COLUMNS = 'name, password_hash, created_at, quota_bytes, quota_files';
+
+/** An account row without its hash. */
+export function toAccount(row: Row): Account {
+  return {
+    name: str(row, 'name'),
+    createdAt: num(row, 'created_at'),
+    quotaBytes: numOrNull(row, 'quota_bytes'),
+    quotaFiles: numOrNull(row, 'quota_files'),
+  };
+}
+
+/** An account row with its hash. */
+export function toUserRecord(row: Row): UserRecord {
+  return { ...toAccount(row), passwordHash: str(row, 'password_hash') };
+}
+
+/** Columns of `tokens` that {@link toTokenInfo} and {@link toTokenRecord} read. */
+export const TOKEN_COLUMNS = 'id, user_name, device, token_hash, created_at, last_used_at';
+
+/** A token row as listed (no hash). */
+export function toTokenInfo(row: Row): TokenInfo {
+  return {
+    id: str(row, 'id'),
+    user: str(row, 'user_name'),
+    device: str(row, 'device'),
+    createdAt: num(row, 'created_at'),
+    lastUsedAt: numOrNull(row, 'last_used_at'),
+  };
+}
+
+/** A token row with its hash. */
+export function toTokenRecord(row: Row): TokenRecord {
+  return { ...toTokenInfo(row), tokenHash: str(row, 'token_hash') };
+}
+
+/** Columns of `entries` that {@link toEntry} reads. */
+export const ENTRY_COLUMNS = 'path, kind, size, mtime_ms, sha256, rev, deleted';
+
+/** An entry row. */
+export function toEntry(row: Row): Entry {
+  return {
+    path: str(row, 'path'),
+    kind: kind(row),
+    size: num(row, 'size'),
+    mtimeMs: num(row, 'mtime_ms'),
+    sha256: str(row, 'sha256'),
+    rev: num(row, 'rev'),
+    deleted: bool(row, 'deleted'),
+  };
+}
+
+/** Columns of `trash` that {@link toTrashRecord} reads. */
+export const TRASH_COLUMNS = 'id, user_name, path, size, mtime_ms, sha256, rev, valid_from, trashed_at, stored_as';
+
+/** A trash row. */
+export function toTrashRecord(row: Row): TrashRecord {
+  return {
+    id: str(row, 'id'),
+    user: str(row, 'user_name'),
+    path: str(row, 'path'),
+    size: num(row, 'size'),
+    mtimeMs: num(row, 'mtime_ms'),
+    sha256: str(row, 'sha256'),
+    rev: num(row, 'rev'),
+    validFrom: num(row, 'valid_from'),
+    trashedAt: num(row, 'trashed_at'),
+    storedAs: str(row, 'stored_as'),
+  };
+}
