@@ -534,8 +534,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('serialises sections of one user, in call order', async () => {
         const events: string[] = [];
         const gate = deferred();
+        const firstIn = deferred();
         const first = store.withUserLock('alice', async () => {
           events.push('first:start');
+          firstIn.resolve();
           await gate.promise;
           events.push('first:end');
         });
@@ -543,7 +545,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           events.push('second:start');
           events.push('second:end');
         });
-        await Promise.resolve();
+        // A networked store takes its lock asynchronously: wait until the first holds it.
+        await firstIn.promise;
         await new Promise((r) => setImmediate(r));
         expect(events).toEqual(['first:start']);
         gate.resolve();
