@@ -8,41 +8,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { localError } from './local-fs.js';
+import type { RootIdentity } from './manifest.js';
 
 /** The folder fos keeps inside a synced root; never synced itself. */
 export const FOS_DIR = '.fos';
 /** The id file, relative to the root. */
 export const FOLDER_ID_FILE = `${FOS_DIR}/folder-id`;
 
-const identitySchema = z.object({ folderId: z.string().min(1), dev: z.number(), ino: z.number() });
-
-/** What a root was when it was first synced. */
-export type RootIdentity = z.infer<typeof identitySchema>;
-
 /** The outcome of a root check. */
 export type RootCheck =
   | { readonly state: 'present'; readonly identity: RootIdentity; readonly changed: boolean }
   | { readonly state: 'missing' | 'replaced'; readonly message: string };
-
-/** Reads a recorded identity; a missing or unreadable record is null (first sync). */
-export async function loadIdentity(file: string): Promise<RootIdentity | null> {
-  try {
-    const parsed = identitySchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    // No record yet (or a torn one): the next check adopts the folder's id file.
-    return null;
-  }
-}
-
-/** Records an identity atomically. @throws FosError when the state folder cannot be written. */
-export async function saveIdentity(file: string, identity: RootIdentity): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(identity)}\n`);
-}
 
 /**
  * Checks `root` against the recorded identity. With no record (first sync) or with

@@ -1,0 +1,106 @@
+/**
+ * A folder pair's state on this device, as passes share it: the manifest (with the root's
+ * recorded identity), the remote view, the local trash, the per-path errors and the settle
+ * tracker. Files live in the state folder: `<pairId>.manifest.json`, `<pairId>.remote.json`
+ * and `trash/`.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { localError } from './local-fs.js';
+import { ErrorBook } from './error-book.js';
+import { loadIgnoreMatcher } from './ignore.js';
+import { Manifest } from './manifest.js';
+import type { FosError } from '../errors.js';
+import { RemoteView } from './remote-view.js';
+import { SettleTracker } from './settle.js';
+import { LocalTrash } from './trash.js';
+
+/** What a pair needs to be opened. */
+export interface FolderPairSpec {
+  /** The local folder. */
+  readonly local: string;
+  /** The remote folder ('' for the user's root). */
+  readonly remote: string;
+  readonly stateDir: string;
+  readonly device: string;
+  /** Ignore patterns from the config, after the defaults. */
+  readonly ignore?: readonly string[];
+  readonly settleMs: number;
+  /** Minimum time between two batched manifest writes (default 1000 ms). */
+  readonly flushIntervalMs?: number;
+  /** Receives failures of batched manifest writes. */
+  readonly onManifestError?: (err: FosError) => void;
+}
+
+/** A pair's state, shared by the passes of one process. */
+export interface FolderPair {
+  readonly id: string;
+  readonly local: string;
+  readonly remote: string;
+  readonly device: string;
+  readonly manifest: Manifest;
+  readonly view: RemoteView;
+  readonly errors: ErrorBook;
+  readonly trash: LocalTrash;
+  readonly settle: SettleTracker;
+  readonly ignorePatterns: readonly string[];
+  isIgnored: (path: string, isDir: boolean) => boolean;
+}
+
+/** The id of a pair: a readable name plus a hash that keeps pairs apart. */
+export function pairId(local: string, remote: string): string {
+  const hash = createHash('sha256').update(`${resolve(local)}\0${remote}`).digest('hex').slice(0, 12);
+  const name = basename(resolve(local)).replace(/[^A-Za-z0-9_-]/gu, '_').slice(0, 40) || 'root';
+  return `${name}-${hash}`;
+}
+
+/**
+ * Opens (creating as needed) the state of a pair.
+ * @throws FosError when the state folder cannot be created, the manifest not read or
+ * `.fosignore` not read.
+ */
+export async function openFolderPair(spec: FolderPairSpec): Promise<FolderPair> {
+  const local = resolve(spec.local);
+  const stateDir = resolve(spec.stateDir);
+  try {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw localError(err, `cannot create the state folder ${stateDir}`);
+  }
+  const id = pairId(local, spec.remote);
+  const manifest = await Manifest.open({
+    stateDir,
+    pairId: id,
+    ...(spec.flushIntervalMs === undefined ? {} : { flushIntervalMs: spec.flushIntervalMs }),
+    ...(spec.onManifestError === undefined ? {} : { onError: spec.onManifestError }),
+  });
+  const view = await RemoteView.load(join(stateDir, `${id}.remote.json`), spec.remote);
+  const pair: FolderPair = {
+    id,
+    local,
+    remote: spec.remote,
+    device: spec.device,
+    manifest,
+    view,
+    errors: new ErrorBook(),
+    trash: new LocalTrash(join(stateDir, 'trash')),
+    settle: new SettleTracker(spec.settleMs),
+    ignorePatterns: spec.ignore ?? [],
+    isIgnored: () => false,
+  };
+  await reloadIgnore(pair);
+  return pair;
+}
+
+/** Rereads `.fosignore` (after it changed). A missing root keeps the config's rules only. */
+export async function reloadIgnore(pair: FolderPair): Promise<void> {
+  const matcher = await loadIgnoreMatcher(pair.local, { patterns: pair.ignorePatterns });
+  pair.isIgnored = (path, isDir) => matcher.isIgnored(path, isDir);
+}
+
+/** Saves the remote view and flushes the manifest, then releases them. Idempotent. */
+export async function closeFolderPair(pair: FolderPair): Promise<void> {
+  await pair.view.save();
+  await pair.manifest.close();
+}
