@@ -1,0 +1,287 @@
+/**
+ * The manifest: per folder pair, what both sides last agreed on (DESIGN.md "Sync
+ * semantics"), the change-feed cursor and the identity of the local root. One lowdb JSON
+ * file per pair at `<stateDir>/<pairId>.manifest.json`; lowdb's JSONFile writes through
+ * steno (temporary file, then rename), so the file is always a complete old or new version.
+ * Writes are batched: `set` and `delete` only mark the manifest dirty; a flush runs at most
+ * once per `flushIntervalMs` and on demand.
+ *
+ * A manifest that does not parse or validate is moved aside to `*.corrupt-<time>` and the
+ * pair starts from an empty base: reconcile then sees both sides as new, equal content is
+ * re-recorded and different content becomes a conflict; nothing is deleted.
+ */
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import { z } from 'zod';
+import { errnoCode, FosError } from '../errors.js';
+import { isAtOrUnder } from './path-tree.js';
+import type { BaseState } from './types.js';
+
+/** The manifest format version this code reads and writes. */
+export const MANIFEST_VERSION = 1;
+
+/** What identifies the local root, so that a replaced or unmounted folder is noticed. */
+export interface RootIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  /** The random id kept in the folder's `.fos/` directory. */
+  readonly folderId: string;
+}
+
+/** The file's content. */
+export interface ManifestData {
+  readonly version: typeof MANIFEST_VERSION;
+  readonly serverId?: string;
+  /** The last change-feed revision applied. */
+  readonly cursor: number;
+  readonly root: RootIdentity | null;
+  readonly entries: Readonly<Record<string, BaseState>>;
+}
+
+const baseStateSchema = z.strictObject({
+  kind: z.enum(['file', 'dir']),
+  size: z.number().int().nonnegative(),
+  mtimeMs: z.number().nonnegative(),
+  sha256: z.string().regex(/^(?:[0-9a-f]{64})?$/u),
+  rev: z.number().int().nonnegative(),
+});
+
+const manifestSchema = z.strictObject({
+  version: z.literal(MANIFEST_VERSION),
+  serverId: z.string().optional(),
+  cursor: z.number().int().nonnegative(),
+  root: z.strictObject({ dev: z.number(), ino: z.number(), folderId: z.string() }).nullable(),
+  entries: z.record(z.string(), baseStateSchema),
+});
+
+/** Schedules a callback; returns its cancel function. Injected so tests control time. */
+export type FlushTimer = (callback: () => void, delayMs: number) => () => void;
+
+/** The real timer; it does not keep the process alive. */
+export const realFlushTimer: FlushTimer = (callback, delayMs) => {
+  const handle = setTimeout(callback, delayMs);
+  handle.unref();
+  return () => clearTimeout(handle);
+};
+
+/** How a manifest file is kept. */
+export interface ManifestFileOptions {
+  /** Minimum time between two batched writes. Default 1000. */
+  readonly flushIntervalMs?: number;
+  readonly timer?: FlushTimer;
+  /** Clock for the name of a corrupt file moved aside. */
+  readonly now?: () => number;
+  /** Receives failures of batched writes (a flush on demand throws instead). */
+  readonly onError?: (err: FosError) => void;
+}
+
+/** How a pair's manifest is found and kept. */
+export interface ManifestOptions extends ManifestFileOptions {
+  readonly stateDir: string;
+  /** The folder pair's id: letters, digits, '.', '_' and '-'. */
+  readonly pairId: string;
+}
+
+/** What happened to a manifest that could not be used. */
+export interface ManifestRecovery {
+  readonly error: FosError;
+  /** Where the bad file went. */
+  readonly movedTo: string;
+}
+
+const PAIR_ID = /^[A-Za-z0-9._-]{1,128}$/u;
+
+/** The path of a pair's manifest file. Throws FosError `FOS_ERR_SYNC_MANIFEST` for a bad id. */
+export function manifestFile(stateDir: string, pairId: string): string {
+  if (!PAIR_ID.test(pairId) || pairId.startsWith('.')) {
+    throw new FosError('FOS_ERR_SYNC_MANIFEST', `folder pair id ${JSON.stringify(pairId)} is not a safe file name`);
+  }
+  return join(stateDir, `${pairId}.manifest.json`);
+}
+
+/** A pair's manifest, loaded in memory, written in batches. */
+export class Manifest {
+  /** The file on disk. */
+  readonly file: string;
+  /** Set when the file on disk was corrupt or unreadable and was moved aside. */
+  readonly recovery: ManifestRecovery | null;
+  readonly #db: Low<ManifestData>;
+  readonly #entries: Map<string, BaseState>;
+  readonly #intervalMs: number;
+  readonly #timer: FlushTimer;
+  readonly #onError: (err: FosError) => void;
+  #serverId: string | undefined;
+  #cursor: number;
+  #root: RootIdentity | null;
+  #dirty = false;
+  #cancel: (() => void) | null = null;
+  #closing: Promise<void> | null = null;
+
+  private constructor(file: string, db: Low<ManifestData>, data: ManifestData, recovery: ManifestRecovery | null, options: ManifestFileOptions) {
+    this.file = file;
+    this.recovery = recovery;
+    this.#db = db;
+    this.#entries = new Map(Object.entries(data.entries));
+    this.#serverId = data.serverId;
+    this.#cursor = data.cursor;
+    this.#root = data.root;
+    this.#intervalMs = options.flushIntervalMs ?? 1000;
+    this.#timer = options.timer ?? realFlushTimer;
+    this.#onError = options.onError ?? ((): void => undefined);
+  }
+
+  /**
+   * Opens (or starts) the manifest of a pair at `<stateDir>/<pairId>.manifest.json`.
+   * Throws as `openFile` does, and for an unsafe pair id.
+   */
+  static open(options: ManifestOptions): Promise<Manifest> {
+    return Manifest.openFile(manifestFile(options.stateDir, options.pairId), options);
+  }
+
+  /**
+   * Opens (or starts) a manifest file. A corrupt or invalid file is moved aside and
+   * reported in `recovery`. Throws FosError `FOS_ERR_SYNC_MANIFEST` when the file can be
+   * neither read nor moved aside.
+   */
+  static async openFile(file: string, options: ManifestFileOptions = {}): Promise<Manifest> {
+    const db = new Low<ManifestData>(new JSONFile<ManifestData>(file), emptyData());
+    let problem: FosError | null = null;
+    try {
+      await db.read();
+      const parsed = manifestSchema.safeParse(db.data);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue === undefined ? '' : `${issue.path.join('.')}: ${issue.message}`;
+        problem = new FosError('FOS_ERR_SYNC_MANIFEST', `manifest ${file} is invalid (${where})`, { cause: parsed.error });
+      } else {
+        return new Manifest(file, db, fromParsed(parsed.data), null, options);
+      }
+    } catch (err) {
+      const why = err instanceof SyntaxError ? 'not valid JSON' : `unreadable (${errnoCode(err) ?? String(err)})`;
+      problem = new FosError('FOS_ERR_SYNC_MANIFEST', `manifest ${file} is ${why}`, { cause: err });
+    }
+    const movedTo = `${file}.corrupt-${(options.now ?? Date.now)()}`;
+    try {
+      await rename(file, movedTo);
+    } catch (err) {
+      throw new FosError('FOS_ERR_SYNC_MANIFEST', `${problem.message}, and it cannot be moved aside`, { cause: err });
+    }
+    db.data = emptyData();
+    return new Manifest(file, db, db.data, { error: problem, movedTo }, options);
+  }
+
+  /** The records by path, for reconcile. A live view: do not change it directly. */
+  get records(): ReadonlyMap<string, BaseState> {
+    return this.#entries;
+  }
+
+  get(path: string): BaseState | undefined {
+    return this.#entries.get(path);
+  }
+
+  /** Records the agreed state of a path (written with the next flush). */
+  set(path: string, state: BaseState): void {
+    this.#entries.set(path, state);
+    this.#touch();
+  }
+
+  /** Removes a path's record (written with the next flush). */
+  delete(path: string): void {
+    if (this.#entries.delete(path)) this.#touch();
+  }
+
+  /** Moves every record at or under `from` to `to`; returns the new paths. */
+  move(from: string, to: string): string[] {
+    const moved: [string, BaseState][] = [];
+    for (const [path, state] of this.#entries) if (isAtOrUnder(path, from)) moved.push([path, state]);
+    for (const [path] of moved) this.#entries.delete(path);
+    const targets: string[] = [];
+    for (const [path, state] of moved) {
+      const target = to + path.slice(from.length);
+      this.#entries.set(target, state);
+      targets.push(target);
+    }
+    if (moved.length > 0) this.#touch();
+    return targets;
+  }
+
+  get cursor(): number {
+    return this.#cursor;
+  }
+
+  set cursor(rev: number) {
+    this.#cursor = rev;
+    this.#touch();
+  }
+
+  get root(): RootIdentity | null {
+    return this.#root;
+  }
+
+  set root(identity: RootIdentity | null) {
+    this.#root = identity;
+    this.#touch();
+  }
+
+  get serverId(): string | undefined {
+    return this.#serverId;
+  }
+
+  set serverId(id: string | undefined) {
+    this.#serverId = id;
+    this.#touch();
+  }
+
+  /** True when changes wait for a flush. */
+  get isDirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** Writes pending changes now. Throws FosError `FOS_ERR_SYNC_MANIFEST` when the write fails. */
+  async flush(): Promise<void> {
+    this.#cancel?.();
+    this.#cancel = null;
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    this.#db.data = this.#snapshot();
+    try {
+      await this.#db.write();
+    } catch (err) {
+      this.#dirty = true;
+      throw new FosError('FOS_ERR_SYNC_MANIFEST', `cannot write manifest ${this.file}: ${errnoCode(err) ?? String(err)}`, { cause: err });
+    }
+  }
+
+  /** Writes pending changes and stops the batch timer. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.flush();
+    return this.#closing;
+  }
+
+  #touch(): void {
+    this.#dirty = true;
+    if (this.#cancel !== null || this.#closing !== null) return;
+    this.#cancel = this.#timer(() => {
+      this.#cancel = null;
+      this.flush().catch((err: unknown) => {
+        this.#onError(err instanceof FosError ? err : new FosError('FOS_ERR_SYNC_MANIFEST', String(err), { cause: err }));
+      });
+    }, this.#intervalMs);
+  }
+
+  #snapshot(): ManifestData {
+    const base: ManifestData = { version: MANIFEST_VERSION, cursor: this.#cursor, root: this.#root, entries: Object.fromEntries(this.#entries) };
+    return this.#serverId === undefined ? base : { ...base, serverId: this.#serverId };
+  }
+}
+
+function emptyData(): ManifestData {
+  return { version: MANIFEST_VERSION, cursor: 0, root: null, entries: {} };
+}
+
+function fromParsed(data: z.infer<typeof manifestSchema>): ManifestData {
+  const base: ManifestData = { version: data.version, cursor: data.cursor, root: data.root, entries: data.entries };
+  return data.serverId === undefined ? base : { ...base, serverId: data.serverId };
+}
