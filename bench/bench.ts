@@ -5,7 +5,7 @@
  * reported as not available, not as a failure), 1 when a case failed, 2 on a bad flag.
  */
 import { mkdtemp } from 'node:fs/promises';
-import { cpus, release, tmpdir, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runL1, runM1 } from './agent-cases.js';
@@ -45,6 +45,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   const started = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   const teardown = new Teardown();
   teardown.installSignalHandlers();
   const root = await mkdtemp(join(tmpdir(), 'fos-bench-'));
@@ -65,7 +66,7 @@ export async function main(args: readonly string[]): Promise<number> {
       }
       ctx.log(`${workload} done in ${((performance.now() - caseStarted) / 1000).toFixed(1)} s`);
     }
-    const info = runInfo(options, rsync.version, rsync.compressList, performance.now() - started);
+    const info = runInfo(options, rsync.version, rsync.compressList, loadAtStart, performance.now() - started);
     const verdicts = evaluateTargets(results.filter((result) => options.only.includes(result.workload)));
     process.stdout.write(`\n${formatInfo(info)}\n\n${formatTable(results)}\n\n${formatTargets(verdicts)}\n`);
     if (options.jsonFile !== undefined) await writeJson(options.jsonFile, info, results, verdicts);
@@ -75,7 +76,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
-function runInfo(options: BenchOptions, rsync: string, rsyncCompressList: string, durationMs: number): RunInfo {
+function runInfo(options: BenchOptions, rsync: string, rsyncCompressList: string, loadAtStart: number, durationMs: number): RunInfo {
   const cores = cpus();
   return {
     date: new Date().toISOString(),
@@ -88,6 +89,8 @@ function runInfo(options: BenchOptions, rsync: string, rsyncCompressList: string
     rsync,
     rsyncCompressList,
     kernel: `${type()} ${release()}`,
+    loadAtStart,
+    loadAtEnd: loadavg()[0] ?? 0,
     durationMs: Math.round(durationMs),
   };
 }

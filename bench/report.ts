@@ -18,6 +18,9 @@ export interface RunInfo {
   readonly rsync: string;
   readonly rsyncCompressList: string;
   readonly kernel: string;
+  /** 1-minute load averages when the run started and ended: the machine is shared. */
+  readonly loadAtStart: number;
+  readonly loadAtEnd: number;
   readonly durationMs: number;
 }
 
@@ -45,6 +48,7 @@ export function formatInfo(info: RunInfo): string {
   return [
     `fos bench, ${info.mode} mode, ${info.runs} run(s) per tool, ${info.date}`,
     `machine: ${info.cpus} cores (${info.cpuModel}), ${(info.memoryBytes / 1024 ** 3).toFixed(0)} GiB, ${info.kernel}; node ${info.node}; ${info.rsync} (compress: ${info.rsyncCompressList})`,
+    `load average ${info.loadAtStart.toFixed(1)} at start, ${info.loadAtEnd.toFixed(1)} at end; took ${(info.durationMs / 1000).toFixed(0)} s`,
     'MB = 10^6 bytes; on the wire = bytes both ways between client and server; fos peak RSS = client / server',
   ].join('\n');
 }
