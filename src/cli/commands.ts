@@ -5,8 +5,18 @@
 import type { Command } from 'commander';
 import type { CliIo } from './main.js';
 import { registerServiceCommand } from './service.js';
+import { registerMigrateCommand } from './migrate.js';
 import { registerServerCommand } from './server.js';
 import { registerUserCommand } from './user.js';
+import { registerLoginCommand } from './login.js';
+import { registerLogoutCommand } from './logout.js';
+import { registerListCommand } from './list.js';
+import { registerUploadCommand } from './upload.js';
+import { registerDownloadCommand } from './download.js';
+import { registerPreviewCommand } from './preview.js';
+import { registerDeleteCommand } from './delete.js';
+import { registerMoveCommand } from './move.js';
+import { registerShellCommand } from './shell.js';
 
 /** Adds every fos command to the program. */
 export function registerCommands(program: Command, io: CliIo): void {
@@ -15,4 +25,14 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerServiceCommand(program, io);
   registerServerCommand(program, io);
   registerUserCommand(program, io);
+  registerLoginCommand(program, io);
+  registerLogoutCommand(program, io);
+  registerListCommand(program, io);
+  registerUploadCommand(program, io);
+  registerDownloadCommand(program, io);
+  registerPreviewCommand(program, io);
+  registerDeleteCommand(program, io);
+  registerMoveCommand(program, io);
+  registerShellCommand(program, io);
+  registerMigrateCommand(program, io);
 }

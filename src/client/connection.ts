@@ -5,39 +5,22 @@
  */
 import type { Duplex } from 'node:stream';
 import { FosError } from '../errors.js';
-import {
-  DEFAULT_CHUNK_BYTES,
-  DEFAULT_WINDOW_BYTES,
-  GREETING,
-  MAX_CHUNK_BYTES,
-  MAX_FRAME_BYTES,
-  MAX_REPLY_LINE_BYTES,
-  MAX_WINDOW_BYTES,
-  MIN_CHUNK_BYTES,
-  PROTOCOL_VERSION,
-  REPLY,
-  REQUEST,
-} from '../protocol/constants.js';
+import { GREETING, MAX_FRAME_BYTES, MAX_REPLY_LINE_BYTES, REPLY, REQUEST } from '../protocol/constants.js';
 import { encodeLine } from '../protocol/encode.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import type { LineMessage, Message } from '../protocol/frame-decoder.js';
-import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.js';
-import { VERSION } from '../version.js';
+import { errorFromReply } from '../protocol/messages.js';
 import { abortError, systemClock } from './clock.js';
+import { GREETING_HEAD, handshake } from './handshake.js';
+import { Inbox } from './inbox.js';
+import { protocolError } from './replies.js';
 import { connectTcp, formatAddress } from './connect.js';
 import type { Clock, ConnectionOptions, Negotiated, ServerAddress } from './types.js';
 
 /** Default longest silence from the server while the client waits for it. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Head of the synthetic message that stands for the server's unterminated greeting. */
-const GREETING_HEAD = 'GREETING';
 const GREETING_BYTES = Buffer.from(GREETING, 'utf8');
-
-interface Waiter {
-  readonly resolve: (message: Message) => void;
-  readonly reject: (err: FosError) => void;
-}
 
 /** Options of `nextMessage`. */
 export interface WaitOptions {
@@ -53,13 +36,9 @@ export class Connection {
   readonly #clock: Clock;
   readonly #timeoutMs: number;
   readonly #decoder = new FrameDecoder({ maxLineBytes: MAX_REPLY_LINE_BYTES, maxFrameBytes: MAX_FRAME_BYTES });
-  #queue: Message[] = [];
-  #head = 0;
-  #waiter: Waiter | null = null;
-  #failure: FosError | null = null;
+  readonly #inbox: Inbox;
   #shutdown: FosError | null = null;
   #greeting: Buffer | null = Buffer.alloc(0);
-  #lastDataAt: number;
   #closed: Promise<void> | null = null;
   readonly #shutdownListeners = new Set<() => void>();
   #negotiated: Negotiated | null = null;
@@ -70,7 +49,7 @@ export class Connection {
     this.#socket = socket;
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#lastDataAt = this.#clock.now();
+    this.#inbox = new Inbox(this.#clock);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err: Error) =>
       this.#fail(new FosError('FOS_ERR_NET_CLOSED', `connection to the server failed: ${err.message}`, { cause: err })),
@@ -88,7 +67,9 @@ export class Connection {
     const socket = await (options.connect ?? connectTcp)(options.address, signal);
     const connection = new Connection(socket, options);
     try {
-      await connection.#handshake(options, signal);
+      const settled = await handshake(connection, options, signal);
+      connection.#negotiated = settled.negotiated;
+      connection.#user = settled.user;
     } catch (err) {
       connection.destroy();
       throw err;
@@ -109,7 +90,7 @@ export class Connection {
 
   /** False once the connection failed, closed, or the server announced its shutdown. */
   get isUsable(): boolean {
-    return this.#failure === null && this.#shutdown === null && this.#closed === null;
+    return this.#inbox.failure === null && this.#shutdown === null && this.#closed === null;
   }
 
   /** Calls `listener` once when the server sends `SERVER SHUTDOWN`. Returns the remover. */
@@ -141,13 +122,13 @@ export class Connection {
 
   /** Writes raw bytes (a frame header or payload). Returns false when the socket buffer is full. */
   write(bytes: Uint8Array): boolean {
-    if (this.#failure !== null) throw this.#failure;
+    if (this.#inbox.failure !== null) throw this.#inbox.failure;
     return this.#socket.write(bytes);
   }
 
   /** Writes several buffers as one batch (a frame header and its payload). */
   writeAll(parts: readonly Uint8Array[]): boolean {
-    if (this.#failure !== null) throw this.#failure;
+    if (this.#inbox.failure !== null) throw this.#inbox.failure;
     this.#socket.cork();
     let ok = true;
     for (const part of parts) ok = this.#socket.write(part);
@@ -160,7 +141,7 @@ export class Connection {
    * @throws the connection's failure, FOS_ERR_NET_TIMEOUT, or the abort error.
    */
   drain(signal?: AbortSignal): Promise<void> {
-    if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#inbox.failure !== null) return Promise.reject(this.#inbox.failure);
     if (!this.#socket.writableNeedDrain) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const finish = (err: FosError | null): void => {
@@ -172,7 +153,7 @@ export class Connection {
         else reject(err);
       };
       const onDrain = (): void => finish(null);
-      const onClose = (): void => finish(this.#failure ?? new FosError('FOS_ERR_NET_CLOSED', 'the server closed the connection'));
+      const onClose = (): void => finish(this.#inbox.failure ?? new FosError('FOS_ERR_NET_CLOSED', 'the server closed the connection'));
       const onAbort = (): void => {
         const err = abortError(signal as AbortSignal);
         finish(err);
@@ -191,15 +172,8 @@ export class Connection {
 
   /** The next queued message without waiting, or undefined. Bad messages throw. */
   poll(): Message | undefined {
-    if (this.#head >= this.#queue.length) return undefined;
-    const message = this.#queue[this.#head] as Message;
-    this.#queue[this.#head] = undefined as unknown as Message;
-    this.#head += 1;
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    if (message.kind === 'bad') throw this.#fail(message.error);
+    const message = this.#inbox.shift();
+    if (message?.kind === 'bad') throw this.#fail(message.error);
     return message;
   }
 
@@ -208,52 +182,18 @@ export class Connection {
    * @throws the connection's failure, FOS_ERR_NET_TIMEOUT after `timeoutMs` of silence,
    * or the abort error (the connection is closed then: its stream is out of step).
    */
-  nextMessage(options: WaitOptions = {}): Promise<Message> {
-    try {
-      const queued = this.poll();
-      if (queued !== undefined) return Promise.resolve(queued);
-    } catch (err) {
-      return Promise.reject(err as FosError);
-    }
-    if (this.#failure !== null) return Promise.reject(this.#failure);
-    const { signal } = options;
-    if (signal?.aborted === true) return Promise.reject(this.#fail(abortError(signal)));
-    return new Promise<Message>((resolve, reject) => {
-      let cancelTimer = (): void => undefined;
-      const done = (): void => {
-        cancelTimer();
-        signal?.removeEventListener('abort', onAbort);
-        this.#waiter = null;
-      };
-      const onAbort = (): void => {
-        const err = abortError(signal as AbortSignal);
-        done();
-        reject(err);
+  async nextMessage(options: WaitOptions = {}): Promise<Message> {
+    const message = await this.#inbox.next({
+      signal: options.signal,
+      idleMs: options.idleTimeout === false ? undefined : this.#timeoutMs,
+      onGiveUp: (reason) => {
+        const err = reason === 'idle' ? this.#timeoutError() : reason;
         this.#fail(err);
-      };
-      this.#waiter = {
-        resolve: (message) => {
-          done();
-          resolve(message);
-        },
-        reject: (err) => {
-          done();
-          reject(err);
-        },
-      };
-      if (options.idleTimeout !== false) {
-        this.#lastDataAt = this.#clock.now();
-        const arm = (ms: number): void => {
-          cancelTimer = this.#clock.setTimer(() => {
-            const silentMs = this.#clock.now() - this.#lastDataAt;
-            if (silentMs < this.#timeoutMs) arm(this.#timeoutMs - silentMs);
-            else this.#fail(this.#timeoutError());
-          }, ms);
-        };
-        arm(this.#timeoutMs);
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
+        return err;
+      },
     });
+    if (message.kind === 'bad') throw this.#fail(message.error);
+    return message;
   }
 
   /**
@@ -311,43 +251,8 @@ export class Connection {
     this.#fail(new FosError('FOS_ERR_NET_CLOSED', 'connection closed'));
   }
 
-  async #handshake(options: ConnectionOptions, signal: AbortSignal | undefined): Promise<void> {
-    const greeting = await this.nextLine({ signal });
-    if (greeting.head !== GREETING_HEAD) throw protocolError('the server did not greet as a fos server does');
-    const offer = {
-      version: PROTOCOL_VERSION,
-      client: options.clientName ?? `fos ${VERSION}`,
-      chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-      windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
-      compress: options.gzip === false ? [] : ['gzip'],
-    };
-    const hello = decodeReply(replySchemas.hello, expectHead(await this.request(REQUEST.hello, offer, signal), REPLY.hello));
-    if (hello.version !== PROTOCOL_VERSION) {
-      throw new FosError('FOS_ERR_PROTO_UNSUPPORTED', `the server speaks protocol version ${hello.version}, not ${PROTOCOL_VERSION}`);
-    }
-    const chunkBytes = Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, hello.chunkBytes));
-    this.#negotiated = Object.freeze({
-      server: hello.server,
-      chunkBytes,
-      windowBytes: Math.min(MAX_WINDOW_BYTES, Math.max(chunkBytes, hello.windowBytes)),
-      gzip: offer.compress.includes('gzip') && hello.compress.includes('gzip'),
-    });
-    const credentials = options.credentials;
-    const auth = credentials.kind === 'password' ? { user: credentials.user, password: credentials.password } : { token: credentials.token };
-    let reply: LineMessage;
-    try {
-      reply = await this.request(REQUEST.auth, auth, signal);
-    } catch (err) {
-      if (err instanceof FosError && err.code === 'FOS_ERR_NET_RATE_LIMITED') {
-        throw new FosError('FOS_ERR_AUTH_RATE_LIMITED', err.message, { details: err.details });
-      }
-      throw err;
-    }
-    this.#user = decodeReply(replySchemas.authOk, expectHead(reply, REPLY.authOk)).user;
-  }
-
   #onData(chunk: Buffer): void {
-    this.#lastDataAt = this.#clock.now();
+    this.#inbox.touch();
     if (this.#greeting !== null) {
       chunk = this.#takeGreeting(chunk);
       if (chunk.length === 0) return;
@@ -361,7 +266,7 @@ export class Connection {
     }
     for (const message of messages) {
       if (message.kind === 'line' && message.head === REPLY.shutdown) this.#onShutdown(message);
-      else this.#enqueue(message);
+      else this.#inbox.push(message);
     }
   }
 
@@ -379,7 +284,7 @@ export class Connection {
       return Buffer.alloc(0);
     }
     this.#greeting = null;
-    this.#enqueue({ kind: 'line', head: GREETING_HEAD, body: {} });
+    this.#inbox.push({ kind: 'line', head: GREETING_HEAD, body: {} });
     return seen.subarray(GREETING_BYTES.length);
   }
 
@@ -392,40 +297,12 @@ export class Connection {
     this.#shutdownListeners.clear();
   }
 
-  #enqueue(message: Message): void {
-    const waiter = this.#waiter;
-    if (waiter !== null && this.#head >= this.#queue.length) {
-      if (message.kind === 'bad') waiter.reject(this.#fail(message.error));
-      else waiter.resolve(message);
-      return;
-    }
-    this.#queue.push(message);
-  }
-
   #fail(err: FosError): FosError {
-    if (this.#failure === null) {
-      this.#failure = err;
-      this.#socket.destroy();
-    }
-    const waiter = this.#waiter;
-    if (waiter !== null) waiter.reject(this.#failure);
-    return this.#failure;
+    if (this.#inbox.failure === null) this.#socket.destroy();
+    return this.#inbox.fail(err);
   }
 
   #timeoutError(): FosError {
     return new FosError('FOS_ERR_NET_TIMEOUT', `no answer from ${formatAddress(this.address)} for ${Math.round(this.#timeoutMs / 1000)} s`);
   }
-}
-
-function protocolError(message: string): FosError {
-  return new FosError('FOS_ERR_PROTO_BAD_REQUEST', `protocol error: ${message}`);
-}
-
-/**
- * Checks a reply's head.
- * @throws FosError FOS_ERR_PROTO_BAD_REQUEST naming what was expected.
- */
-export function expectHead(line: LineMessage, head: string): LineMessage {
-  if (line.head !== head) throw protocolError(`expected ${head}, got ${line.head}`);
-  return line;
 }

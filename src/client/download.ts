@@ -16,7 +16,7 @@ import type { LineMessage } from '../protocol/frame-decoder.js';
 import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.js';
 import type { Entry } from '../protocol/types.js';
 import { throwIfAborted } from './clock.js';
-import { expectHead } from './connection.js';
+import { expectHead, protocolError } from './replies.js';
 import type { Connection } from './connection.js';
 import { AckingWriter } from './acking-writer.js';
 import type { Preview, ProgressFn } from './types.js';
@@ -207,8 +207,4 @@ async function unlinkQuietly(path: string): Promise<void> {
 
 function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal === undefined ? {} : { signal };
-}
-
-function protocolError(message: string): FosError {
-  return new FosError('FOS_ERR_PROTO_BAD_REQUEST', `protocol error: ${message}`);
 }

@@ -5,8 +5,8 @@
 import { REPLY, REQUEST } from '../protocol/constants.js';
 import { decodeReply, replySchemas } from '../protocol/messages.js';
 import type { Entry } from '../protocol/types.js';
-import { FosError } from '../errors.js';
 import type { Connection } from './connection.js';
+import { protocolError } from './replies.js';
 import type { Listing } from './types.js';
 
 /**
@@ -23,7 +23,7 @@ export async function listAll(connection: Connection, args: Readonly<Record<stri
       const { rev } = decodeReply(replySchemas.eof, line);
       return { entries, rev: rev ?? 0 };
     } else {
-      throw connection.breakWith(new FosError('FOS_ERR_PROTO_BAD_REQUEST', `protocol error: expected ENTRIES or EOF, got ${line.head}`));
+      throw connection.breakWith(protocolError(`expected ENTRIES or EOF, got ${line.head}`));
     }
     line = await connection.nextLine({ signal });
   }

@@ -16,7 +16,7 @@ import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.
 import type { Entry } from '../protocol/types.js';
 import { sha256File } from '../fs/hash.js';
 import { throwIfAborted } from './clock.js';
-import { expectHead } from './connection.js';
+import { expectHead, protocolError } from './replies.js';
 import type { Connection } from './connection.js';
 import type { ProgressFn } from './types.js';
 
@@ -247,8 +247,4 @@ function changedError(what: string, cause?: unknown): FosError {
   return new FosError('FOS_ERR_SYNC_LOCAL_CHANGED', `${what} changed while it was being uploaded; upload it again once it is complete`, {
     cause,
   });
-}
-
-function protocolError(message: string): FosError {
-  return new FosError('FOS_ERR_PROTO_BAD_REQUEST', `protocol error: ${message}`);
 }
