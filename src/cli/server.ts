@@ -9,6 +9,7 @@ import { SERVER_DEFAULTS, startServer } from '../server/start.js';
 import type { ServerOptions } from '../server/start.js';
 import type { CliIo } from './main.js';
 import { bcryptCostFrom, requireDataDir } from './server-options.js';
+import { SECURITY_EXAMPLES, addServerSecurityOptions, printFingerprint, serverSecurity } from './server-security.js';
 
 const EXAMPLES = `
 Examples:
@@ -26,7 +27,7 @@ export type StopSignal = () => Promise<string>;
 
 /** Adds `fos server` to the program. */
 export function registerServerCommand(program: Command, io: CliIo, waitForStop: StopSignal = waitForProcessSignal): void {
-  program
+  const command = program
     .command('server')
     .description('run the fos file server (FOS/2 and the seed protocol on one port)')
     .option('--data <dir>', 'the data folder: uploads/, tmp/, trash/ and fos.db')
@@ -39,17 +40,26 @@ export function registerServerCommand(program: Command, io: CliIo, waitForStop: 
     .option('--trash-days <days>', `keep overwritten and deleted versions this long (default ${SERVER_DEFAULTS.trashRetentionMs / 86_400_000})`)
     .option('--max-connections <n>', `connections at once (default ${SERVER_DEFAULTS.maxConnections})`)
     .option('--max-connections-per-ip <n>', `connections at once from one address (default ${SERVER_DEFAULTS.maxConnectionsPerIp})`)
-    .option('--metrics <host:port>', 'serve Prometheus metrics on this address')
-    .addHelpText('after', EXAMPLES)
+    .option('--metrics <host:port>', 'serve Prometheus metrics on this address');
+  addServerSecurityOptions(command)
+    .addHelpText('after', EXAMPLES + SECURITY_EXAMPLES)
     .action(async (_opts: unknown, command: Command) => {
       const flags = command.opts<Record<string, string | undefined>>();
       const logger = createLogger({
         level: parseLogLevel(flags['logLevel']),
         ...(flags['logFormat'] === undefined ? {} : { format: parseLogFormat(flags['logFormat']) }),
       });
+      const dataDir = requireDataDir(flags['data']);
+      if (command.opts()['printFingerprint'] === true) {
+        await printFingerprint(command, dataDir, io);
+        return;
+      }
+      const host = flags['host'] ?? SERVER_DEFAULTS.host;
+      const security = await serverSecurity(command, dataDir, host, io, logger);
       const options: ServerOptions = {
-        dataDir: requireDataDir(flags['data']),
-        host: flags['host'] ?? SERVER_DEFAULTS.host,
+        ...security.options,
+        dataDir,
+        host,
         port: integer(flags['port'], '--port', 0, 65_535) ?? SERVER_DEFAULTS.port,
         logger,
         bcryptCost: bcryptCostFrom(undefined, io.env),
@@ -60,10 +70,14 @@ export function registerServerCommand(program: Command, io: CliIo, waitForStop: 
         ...optional('maxConnectionsPerIp', integer(flags['maxConnectionsPerIp'], '--max-connections-per-ip', 1, 1_000_000)),
         ...optional('metricsListen', hostPort(flags['metrics'])),
       };
-      const server = await startServer(options);
-      const signal = await waitForStop();
-      logger.info({ signal }, 'stop requested');
-      await server.close();
+      try {
+        const server = await startServer(options);
+        const signal = await waitForStop();
+        logger.info({ signal }, 'stop requested');
+        await server.close();
+      } finally {
+        await security.close();
+      }
     });
 }
 

@@ -52,6 +52,7 @@ async function send(ctx: OpContext, source: DownloadSource, compress: boolean, i
         for (let message = wire.poll(); message !== undefined; message = wire.poll()) acked = ackOf(message, acked, sent);
         while (sent - acked + piece.length > negotiated.windowBytes) acked = ackOf(await wire.next(idleMs), acked, sent);
       }
+      await services.downloadThrottle?.take(ctx.user, piece.length);
       const frame = useGzip ? await pack(piece) : { flags: 0, payload: piece };
       const hasRoom = wire.sendFrame(frame.flags, frame.payload);
       sent += piece.length;

@@ -5,6 +5,8 @@
  */
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { TLSSocket, createSecureContext } from 'node:tls';
+import type { TlsOptions } from 'node:tls';
 import { FosError } from '../errors.js';
 import { ConnectionLimits } from '../security/conn-limits.js';
 import { acceptConnection } from './connection.js';
@@ -20,6 +22,8 @@ export interface ListenerOptions {
   readonly port: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
+  /** Speak TLS with these options; plain TCP when absent. */
+  readonly tls?: TlsOptions;
   readonly services: ServerServices;
 }
 
@@ -47,18 +51,22 @@ export class Listener {
     const log = services.logger;
     let nextId = 1;
     let listener: Listener | undefined;
-    const server = createServer({ noDelay: true }, (socket: Socket) => {
-      const address = socket.remoteAddress;
+    // One context for every connection; TLS wraps a socket only after the connection limits
+    // let it in, so a flood of handshakes costs no more than a flood of plain connections.
+    const secureContext = options.tls === undefined ? undefined : createSecureContext(options.tls);
+    const server = createServer({ noDelay: true }, (raw: Socket) => {
+      const address = raw.remoteAddress;
       if (listener === undefined || listener.#closing !== undefined) {
-        socket.destroy();
+        raw.destroy();
         return;
       }
       const refusal = limits.acquire(address);
       if (refusal !== null) {
         log.warn({ remote: address, limit: refusal }, 'connection refused: too many connections');
-        socket.destroy();
+        raw.destroy();
         return;
       }
+      const socket = secureContext === undefined ? raw : new TLSSocket(raw, { isServer: true, secureContext });
       const id = nextId;
       nextId += 1;
       services.metrics?.connections.inc();

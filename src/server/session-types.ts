@@ -5,7 +5,9 @@
 import type { Logger } from '../log/logger.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { Store } from '../store/types.js';
+import type { ByteThrottle } from '../security/byte-throttle.js';
 import type { LoginLimiter } from '../security/login-limiter.js';
+import type { OpLimiter } from '../security/op-limiter.js';
 import type { Storage } from './storage.js';
 import type { Clock } from './types.js';
 import type { WatchHub } from './watch-hub.js';
@@ -35,6 +37,11 @@ export interface ServerServices {
   readonly logger: Logger;
   readonly hub: WatchHub;
   readonly limiter: LoginLimiter;
+  /** Operations per user per second, when limited. */
+  readonly opLimiter?: OpLimiter;
+  /** Upload and download bandwidth per user, when limited (transfers wait, never fail). */
+  readonly uploadThrottle?: ByteThrottle;
+  readonly downloadThrottle?: ByteThrottle;
   readonly metrics: ServerMetrics | undefined;
   readonly settings: SessionSettings;
 }

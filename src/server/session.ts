@@ -164,6 +164,8 @@ class Fos2Session implements SessionHandle {
         if (request.verb === REQUEST.hello || request.verb === REQUEST.auth) {
           throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `${request.verb} is only allowed once, at the start`);
         }
+        // Over the per-user operation rate: RATE_LIMITED with retryMs, and the connection goes on.
+        await this.#options.services.opLimiter?.take(ctx.user);
       } catch (err) {
         this.#wire.sendLine(REPLY.err, errorReplyBody(asFosError(err)));
         continue;

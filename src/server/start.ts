@@ -12,7 +12,10 @@ import type { MetricsServer } from '../metrics/metrics-server.js';
 import { createServerMetrics } from '../metrics/server-metrics.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_WINDOW_BYTES } from '../protocol/constants.js';
+import type { ByteThrottle } from '../security/byte-throttle.js';
 import { LoginLimiter } from '../security/login-limiter.js';
+import type { OpLimiter } from '../security/op-limiter.js';
+import type { TlsOptions } from 'node:tls';
 import { DEFAULT_BCRYPT_COST } from '../store/accounts.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
@@ -64,6 +67,11 @@ export interface ServerOptions {
   /** Serve `/metrics` for Prometheus on this address. */
   readonly metricsListen?: { readonly host: string; readonly port: number };
   readonly limiter?: LoginLimiter;
+  /** Serve TLS with these options (src/security/server-tls.ts); plain TCP when absent. */
+  readonly tls?: TlsOptions;
+  readonly opLimiter?: OpLimiter;
+  readonly uploadThrottle?: ByteThrottle;
+  readonly downloadThrottle?: ByteThrottle;
   readonly maxConnections?: number;
   readonly maxConnectionsPerIp?: number;
   readonly authTimeoutMs?: number;
@@ -136,6 +144,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger,
       hub,
       limiter: options.limiter ?? new LoginLimiter(),
+      ...(options.opLimiter === undefined ? {} : { opLimiter: options.opLimiter }),
+      ...(options.uploadThrottle === undefined ? {} : { uploadThrottle: options.uploadThrottle }),
+      ...(options.downloadThrottle === undefined ? {} : { downloadThrottle: options.downloadThrottle }),
       metrics,
       settings: Object.freeze({
         authTimeoutMs: o.authTimeoutMs,
@@ -151,11 +162,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       port: o.port,
       maxConnections: o.maxConnections,
       maxConnectionsPerIp: o.maxConnectionsPerIp,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
       services,
     });
     const timer = setInterval(() => void purge(storage, logger), o.purgeIntervalMs);
     timer.unref();
-    logger.info({ host: listener.host, port: listener.port, dataDir: storage.layout.dataDir, version: VERSION }, 'listening');
+    logger.info({ host: listener.host, port: listener.port, tls: options.tls !== undefined, dataDir: storage.layout.dataDir, version: VERSION }, 'listening');
     let closing: Promise<void> | undefined;
     return {
       host: listener.host,

@@ -40,6 +40,8 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
         message = await wire.next(services.settings.idleTimeoutMs);
         if (message.kind === 'data') {
           const chunk = await unpack(message, negotiated);
+          // Holding the acknowledgement back slows the client to the user's upload rate.
+          await services.uploadThrottle?.take(user, chunk.length);
           await sink.write(chunk);
           bytes += chunk.length;
           metrics?.bytesIn.inc(chunk.length);
