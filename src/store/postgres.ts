@@ -10,11 +10,14 @@ import type { Account, Entry, TokenInfo } from '../protocol/types.js';
 import { checkChanges, parentPath, subtreeRange } from './changes.js';
 import type { Migration } from './migrations/sqlite.js';
 import { PgUserLocks } from './postgres-lock.js';
+import { importIntoPostgres } from './postgres-import.js';
+import type { ImportCounts, ImportOptions } from './postgres-import.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { PG_UNIQUE_VIOLATION, createPgPool, inTransaction, sqlState, storeError } from './postgres-pool.js';
 import { toAccount, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './postgres-rows.js';
 import type { Row } from './postgres-rows.js';
 import { SQL } from './postgres-sql.js';
+import type { ExportBatch } from './sqlite-export.js';
 import type { NamedSql } from './postgres-sql.js';
 import type {
   AccountPatch,
@@ -261,6 +264,16 @@ export class PostgresStore implements Store {
 
   async purgeTrash(before: number): Promise<TrashRecord[]> {
     return (await this.#rows('purge trash', SQL.purgeTrash, [before])).map(toTrashRecord);
+  }
+
+  /**
+   * Copies exported rows in (`fos migrate`), in one transaction that locks the tables.
+   * @throws FosError `FOS_ERR_STORE_HELD` when the store holds data and `force` is not set,
+   * `FOS_ERR_STORE_WRITE` when a row cannot be written (nothing is kept then).
+   */
+  async importRows(batches: Iterable<ExportBatch>, options: ImportOptions): Promise<ImportCounts> {
+    this.#open();
+    return importIntoPostgres(this.#pool, batches, options);
   }
 
   async close(): Promise<void> {
