@@ -1,0 +1,121 @@
+/**
+ * A sync device for engine-level tests: a temporary local folder and state folder, a
+ * connection pool logged in to a real server, and `sync()` running `runPass` in process.
+ * `treeOf` describes a folder by content, so two devices can be compared by hashing.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClientPool, systemClock } from '../../src/client/index.js';
+import type { Clock } from '../../src/client/index.js';
+import { closeFolderPair, openFolderPair } from '../../src/sync/folder-pair.js';
+import type { FolderPair } from '../../src/sync/folder-pair.js';
+import { runPass } from '../../src/sync/pass.js';
+import type { PassOptions } from '../../src/sync/pass.js';
+import type { PassReport } from '../../src/sync/engine-types.js';
+
+/** A device under test. */
+export interface SyncDevice {
+  readonly name: string;
+  readonly root: string;
+  readonly stateDir: string;
+  readonly pair: FolderPair;
+  readonly pool: ClientPool;
+  /** One pass, as `fos sync` runs it. */
+  sync(options?: Partial<Pick<PassOptions, 'dryRun' | 'force' | 'scope' | 'clock'>>): Promise<PassReport>;
+  /** Closes the pool and the pair's files; `removeFiles` also deletes the folders. */
+  close(removeFiles?: boolean): Promise<void>;
+}
+
+/** Options of `openDevice`. */
+export interface DeviceOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly name: string;
+  readonly remote?: string;
+  /** Parent folder for the device's folders (a fresh temporary one by default). */
+  readonly parent?: string;
+  readonly settleMs?: number;
+  readonly concurrency?: number;
+}
+
+/** Creates a device with empty folders, logged in with the password. */
+export async function openDevice(options: DeviceOptions): Promise<SyncDevice> {
+  const parent = options.parent ?? (await mkdtemp(join(tmpdir(), 'fos-sync-')));
+  const home = await mkdtemp(join(parent, `${options.name}-`));
+  const root = join(home, 'folder');
+  const stateDir = join(home, 'state');
+  await mkdir(root, { recursive: true });
+  const pool = new ClientPool({
+    address: { host: options.host, port: options.port },
+    credentials: { kind: 'password', user: options.user, password: options.password },
+    size: 2,
+  });
+  const pair = await openFolderPair({ local: root, remote: options.remote ?? '', stateDir, device: options.name, settleMs: options.settleMs ?? 0 });
+  const controller = new AbortController();
+  return {
+    name: options.name,
+    root,
+    stateDir,
+    pair,
+    pool,
+    sync: (extra = {}) =>
+      runPass(pair, {
+        run: (fn) => pool.run(fn, { retries: 2, baseMs: 50, signal: controller.signal }),
+        clock: extra.clock ?? systemClock,
+        signal: controller.signal,
+        concurrency: options.concurrency ?? 4,
+        ...extra,
+      }),
+    async close(removeFiles = false) {
+      controller.abort();
+      await pool.close();
+      await closeFolderPair(pair);
+      if (removeFiles) await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A clock at a fixed time that only moves when told (conflict names stay predictable). */
+export function fixedClock(startMs: number): Clock & { advance(ms: number): void } {
+  let now = startMs;
+  return {
+    now: () => now,
+    setTimer: systemClock.setTimer,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+/**
+ * The tree under `root` as `path → sha256` for files and `path/ → 'dir'` for folders,
+ * leaving out fos's own `.fos` folder and temporary files.
+ */
+export async function treeOf(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string): Promise<void> => {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      if (path === '.fos' || name.startsWith('.fos-tmp-')) continue;
+      const stats = await lstat(join(root, path));
+      if (stats.isDirectory()) {
+        out[`${path}/`] = 'dir';
+        await walk(path);
+      } else if (stats.isFile()) {
+        out[path] = createHash('sha256').update(await readFile(join(root, path))).digest('hex');
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** One hash of a whole tree description. */
+export function treeHash(tree: Record<string, string>): string {
+  return createHash('sha256').update(JSON.stringify(Object.entries(tree).sort())).digest('hex');
+}
