@@ -4,7 +4,7 @@
  * optionally JSON. Exits 0 when every case ran (a part of fos that has not landed yet is
  * reported as not available, not as a failure), 1 when a case failed, 2 on a bad flag.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,6 +50,7 @@ export async function main(args: readonly string[]): Promise<number> {
   teardown.installSignalHandlers();
   const root = await mkdtemp(join(tmpdir(), 'fos-bench-'));
   teardown.removeLater(root);
+  if (options.cpuProfileDir !== undefined) await mkdir(options.cpuProfileDir, { recursive: true });
   const ctx = new BenchContext(options, workloadSizes(options.isQuick), root, teardown);
   const results: BenchResult[] = [];
   try {

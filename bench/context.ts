@@ -4,9 +4,9 @@
  * behind a wire counter) and generated data that several workloads reuse.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { addFosUser, startFosServer, type FosServer } from './fos-server.js';
-import { FosCommands, fosEnv, type FosAccount } from './fos-cli.js';
+import { FosCommands, fosEnv, type FosAccount, type FosLauncher } from './fos-cli.js';
 import type { BenchOptions } from './options.js';
 import { startRsyncDaemon, type RsyncDaemon } from './rsync.js';
 import type { Teardown } from './teardown.js';
@@ -74,6 +74,16 @@ export class BenchContext {
     return fosEnv(join(this.root, 'home'), account);
   }
 
+  /** How to start fos processes as `account`, profiled when `--cpu-prof` asks for it. */
+  launcher(account?: FosAccount): FosLauncher {
+    const dir = this.options.cpuProfileDir;
+    return {
+      env: this.env(account),
+      nodeFlags: dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`],
+      teardown: this.teardown,
+    };
+  }
+
   /** Prints a progress line to stderr (the table goes to stdout). */
   log(message: string): void {
     process.stderr.write(`bench: ${message}\n`);
@@ -104,9 +114,8 @@ export class BenchContext {
   fos(): Promise<FosEndpoint> {
     return this.#once('fos', async () => {
       const dataDir = await this.folder('fos-server');
-      const env = this.env();
-      await addFosUser(dataDir, BENCH_USER, BENCH_PASSWORD, env, this.teardown);
-      const server = await startFosServer(dataDir, env, this.teardown);
+      await addFosUser(this.launcher(), dataDir, BENCH_USER, BENCH_PASSWORD);
+      const server = await startFosServer(this.launcher(), dataDir);
       this.teardown.onClose(() => server.close());
       const counter = await startWireCounter(server.port);
       this.teardown.onClose(() => counter.close());

@@ -23,8 +23,9 @@ export interface FosAgent {
 
 /** Starts `fos agent --config` for `pair`; its output is drained and its tail kept. */
 export function startAgent(ctx: BenchContext, pair: SyncPair): FosAgent {
+  const launcher = ctx.launcher(pair.account);
   const child: ChildProcess = spawnTracked(
-    { command: process.execPath, args: fosArgs(['agent', '--config', pair.config]), env: ctx.env(pair.account) },
+    { command: process.execPath, args: fosArgs(['agent', '--config', pair.config], launcher.nodeFlags), env: launcher.env },
     ctx.teardown,
     'pipe',
   );

@@ -52,7 +52,14 @@ export function fosEnv(home: string, account?: FosAccount): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Arguments for `node` to run fos: the entry point, then `args`. */
+/** How to start fos processes: their environment and extra node flags (`--cpu-prof`). */
+export interface FosLauncher {
+  readonly env: NodeJS.ProcessEnv;
+  readonly nodeFlags: readonly string[];
+  readonly teardown: Teardown;
+}
+
+/** Arguments for `node` to run fos: node's flags, the entry point, then `args`. */
 export function fosArgs(args: readonly string[], nodeFlags: readonly string[] = []): string[] {
   return [...nodeFlags, FOS_BIN, ...args];
 }
@@ -61,14 +68,17 @@ export function fosArgs(args: readonly string[], nodeFlags: readonly string[] = 
  * Runs `fos ARGS` and insists on exit code 0.
  * @throws CommandError with fos's output when it fails.
  */
-export function runFos(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  teardown: Teardown,
-  timeoutMs: number,
-  input?: string,
-): Promise<CommandResult> {
-  return runChecked({ command: process.execPath, args: fosArgs(args), env, timeoutMs, ...(input === undefined ? {} : { input }) }, teardown);
+export function runFos(launcher: FosLauncher, args: readonly string[], timeoutMs: number, input?: string): Promise<CommandResult> {
+  return runChecked(
+    {
+      command: process.execPath,
+      args: fosArgs(args, launcher.nodeFlags),
+      env: launcher.env,
+      timeoutMs,
+      ...(input === undefined ? {} : { input }),
+    },
+    launcher.teardown,
+  );
 }
 
 /** Which fos commands exist in the build, asked once per command through `--help`. */

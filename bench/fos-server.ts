@@ -4,9 +4,9 @@
  * with `fos user add NAME --data DIR --password-stdin --cost 4`.
  */
 import type { ChildProcess } from 'node:child_process';
-import { BENCH_BCRYPT_COST, fosArgs, runFos } from './fos-cli.js';
+import { BENCH_BCRYPT_COST, fosArgs, runFos, type FosLauncher } from './fos-cli.js';
 import { spawnTracked } from './measure.js';
-import { stopChild, type Teardown } from './teardown.js';
+import { stopChild } from './teardown.js';
 
 const START_TIMEOUT_MS = 30_000;
 const USER_ADD_TIMEOUT_MS = 30_000;
@@ -28,14 +28,14 @@ export interface FosServer {
  * Starts a server on a free loopback port over `dataDir`.
  * @throws Error with the server's output when it exits or stays silent.
  */
-export async function startFosServer(dataDir: string, env: NodeJS.ProcessEnv, teardown: Teardown): Promise<FosServer> {
+export async function startFosServer(launcher: FosLauncher, dataDir: string): Promise<FosServer> {
   const child = spawnTracked(
     {
       command: process.execPath,
-      args: fosArgs(['server', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']),
-      env,
+      args: fosArgs(['server', '--data', dataDir, '--host', '127.0.0.1', '--port', '0'], launcher.nodeFlags),
+      env: launcher.env,
     },
-    teardown,
+    launcher.teardown,
     'pipe',
   );
   let tail = '';
@@ -68,11 +68,10 @@ export async function startFosServer(dataDir: string, env: NodeJS.ProcessEnv, te
  * Creates an account on the server's data folder.
  * @throws CommandError when `fos user add` fails.
  */
-export async function addFosUser(dataDir: string, name: string, password: string, env: NodeJS.ProcessEnv, teardown: Teardown): Promise<void> {
+export async function addFosUser(launcher: FosLauncher, dataDir: string, name: string, password: string): Promise<void> {
   await runFos(
+    launcher,
     ['user', 'add', name, '--data', dataDir, '--password-stdin', '--cost', String(BENCH_BCRYPT_COST)],
-    env,
-    teardown,
     USER_ADD_TIMEOUT_MS,
     `${password}\n`,
   );

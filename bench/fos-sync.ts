@@ -38,6 +38,7 @@ export async function initSyncPair(ctx: BenchContext, spec: SyncPairSpec): Promi
   const config = join(spec.home, 'config.json');
   const state = join(spec.home, 'state');
   await runFos(
+    ctx.launcher(spec.account),
     [
       'init',
       '--config',
@@ -55,8 +56,6 @@ export async function initSyncPair(ctx: BenchContext, spec: SyncPairSpec): Promi
       '--device',
       spec.device,
     ],
-    ctx.env(spec.account),
-    ctx.teardown,
     ctx.deadlines.commandMs,
   );
   return { config, folder: spec.folder, state, account: spec.account };

@@ -17,7 +17,7 @@ export async function timeFos(ctx: BenchContext, endpoint: FosEndpoint, account:
   const isCounted = account.server === endpoint.counted.server;
   await resetPeakRss(endpoint.server.pid);
   endpoint.counter.reset();
-  const result = await runFos(args, ctx.env(account), ctx.teardown, ctx.deadlines.commandMs);
+  const result = await runFos(ctx.launcher(account), args, ctx.deadlines.commandMs);
   const serverBytes = await readPeakRss(endpoint.server.pid);
   return {
     ms: result.ms,

@@ -7,6 +7,8 @@ export interface BenchOptions {
   readonly runs: number;
   readonly jsonFile: string | undefined;
   readonly only: readonly WorkloadId[];
+  /** When set, every fos process writes a V8 CPU profile into this folder. */
+  readonly cpuProfileDir: string | undefined;
   readonly isHelp: boolean;
 }
 
@@ -16,12 +18,14 @@ export const DEFAULT_RUNS = 3;
 export const DEFAULT_QUICK_RUNS = 1;
 
 /** Usage text printed by `--help` and after a bad flag. */
-export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only ${WORKLOAD_IDS.join(',')}] [--json FILE]
+export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only ${WORKLOAD_IDS.join(',')}] [--json FILE] [--cpu-prof DIR]
 
-  --quick       small workloads (CI smoke test, about a minute)
-  --runs N      timed runs per tool and case (default ${DEFAULT_RUNS}, quick ${DEFAULT_QUICK_RUNS})
-  --only LIST   comma-separated workloads to run (default: all)
-  --json FILE   also write every figure to FILE as JSON
+  --quick         small workloads (CI smoke test, about a minute)
+  --runs N        timed runs per tool and case (default ${DEFAULT_RUNS}, quick ${DEFAULT_QUICK_RUNS})
+  --only LIST     comma-separated workloads to run (default: all)
+  --json FILE     also write every figure to FILE as JSON
+  --cpu-prof DIR  profile every fos process (node --cpu-prof) into DIR;
+                  summarize with: node dist/bench/profile-top.js DIR/*.cpuprofile
 `;
 
 /** A command line the bench cannot run with. */
@@ -38,6 +42,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
   let isHelp = false;
   let runs: number | undefined;
   let jsonFile: string | undefined;
+  let cpuProfileDir: string | undefined;
   let only: WorkloadId[] = [...WORKLOAD_IDS];
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? '';
@@ -69,6 +74,9 @@ export function parseOptions(args: readonly string[]): BenchOptions {
       case '--json':
         jsonFile = value();
         break;
+      case '--cpu-prof':
+        cpuProfileDir = value();
+        break;
       case '--only':
         only = parseWorkloads(value());
         break;
@@ -81,6 +89,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     isHelp,
     runs: runs ?? (isQuick ? DEFAULT_QUICK_RUNS : DEFAULT_RUNS),
     jsonFile,
+    cpuProfileDir,
     only: Object.freeze(only),
   });
 }
