@@ -225,3 +225,17 @@ export function batchError(failures: readonly FosError[], total: number, what: s
 export function printError(io: CliIo, err: FosError): void {
   io.stderr.write(`fos: ${err.message} (${err.code})\n`);
 }
+
+const programsWithExamples = new WeakSet<Command>();
+
+/**
+ * Adds one example line to `fos --help` (under a shared "Examples:" heading), so the
+ * top-level help shows an example for every command.
+ */
+export function addProgramExample(program: Command, example: string): void {
+  if (!programsWithExamples.has(program)) {
+    programsWithExamples.add(program);
+    program.addHelpText('after', '\nExamples:');
+  }
+  program.addHelpText('after', `  $ ${example}`);
+}

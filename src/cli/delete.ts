@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { FosError } from '../errors.js';
 import type { Entry } from '../protocol/types.js';
-import { addConnectOptions, addOutputOptions, batchError, parseBaseRev, printError, printJson, remoteArg, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, batchError, parseBaseRev, printError, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import { entryJson } from './format.js';
 import type { CliIo } from './main.js';
@@ -21,6 +21,7 @@ interface DeleteFlags extends ConnectFlags {
 
 /** Registers `fos delete`. */
 export function registerDeleteCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos delete -r drafts');
   const command = program
     .command('delete')
     .description('delete remote files (folders with -r)')

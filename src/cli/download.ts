@@ -1,7 +1,7 @@
 /** `fos download REMOTE... [--out DIR] [-r]`: files and folders from the server, mtimes kept. */
 import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { addConnectOptions, addOutputOptions, batchError, parseCount, printError, printJson, remoteArg, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, batchError, parseCount, printError, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import { planDownload, runDownload } from './download-tree.js';
 import { formatBytes } from './format.js';
@@ -23,6 +23,7 @@ interface DownloadFlags extends ConnectFlags {
 
 /** Registers `fos download`. */
 export function registerDownloadCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos download -r photos --out ~/restore');
   const command = program
     .command('download')
     .description('download files (and folders with -r) from the server, keeping mtimes')

@@ -1,7 +1,7 @@
 /** `fos list [DIR] [-l] [-R] [--json]`: a folder on the server. */
 import type { Command } from 'commander';
 import type { Entry } from '../protocol/types.js';
-import { addConnectOptions, addOutputOptions, printJson, remoteArg, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import { entryJson, formatLong, formatShort } from './format.js';
 import type { CliIo } from './main.js';
@@ -19,6 +19,7 @@ interface ListFlags extends ConnectFlags {
 
 /** Registers `fos list`. */
 export function registerListCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos list -l docs');
   const command = program
     .command('list')
     .description('list a folder on the server')

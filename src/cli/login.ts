@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { FosClient, retry } from '../client/index.js';
 import { FosError } from '../errors.js';
 import { saveClientConfig } from './client-config.js';
-import { addConnectOptions, addOutputOptions, isTerminal, printJson, promptPassword, requireUser, resolveTarget, withInterrupt } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, isTerminal, printJson, promptPassword, requireUser, resolveTarget, withInterrupt } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import type { CliIo } from './main.js';
 
@@ -24,6 +24,7 @@ interface LoginFlags extends ConnectFlags {
 
 /** Registers `fos login`. */
 export function registerLoginCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos login --server files.example.net:12345 --user alice');
   const command = program
     .command('login')
     .description('log in once and store a device token for later commands and the agent')

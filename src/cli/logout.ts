@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { FosClient, retry } from '../client/index.js';
 import { FosError } from '../errors.js';
 import { saveClientConfig } from './client-config.js';
-import { addConnectOptions, addOutputOptions, printJson, resolveTarget, withInterrupt } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, printJson, resolveTarget, withInterrupt } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import type { CliIo } from './main.js';
 
@@ -14,6 +14,7 @@ Examples:
 
 /** Registers `fos logout`. */
 export function registerLogoutCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos logout');
   const command = program.command('logout').description('revoke the stored device token and forget it');
   addConnectOptions(command);
   addOutputOptions(command);

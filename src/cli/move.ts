@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { FosError } from '../errors.js';
 import { baseName, joinRemote } from '../fs/remote-path.js';
-import { addConnectOptions, addOutputOptions, parseBaseRev, printJson, remoteArg, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, parseBaseRev, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import { entryJson } from './format.js';
 import type { CliIo } from './main.js';
@@ -19,6 +19,7 @@ interface MoveFlags extends ConnectFlags {
 
 /** Registers `fos move`. */
 export function registerMoveCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos move draft.txt final.txt');
   const command = program
     .command('move')
     .description('rename or move a remote file or folder')

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_PREVIEW_BYTES, MAX_PREVIEW_BYTES } from '../protocol/constants.js';
 import { FosError } from '../errors.js';
-import { addConnectOptions, addOutputOptions, parseCount, printJson, remoteArg, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, parseCount, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import type { CliIo } from './main.js';
 
@@ -18,6 +18,7 @@ interface PreviewFlags extends ConnectFlags {
 
 /** Registers `fos preview`. */
 export function registerPreviewCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos preview notes.txt --bytes 200');
   const command = program
     .command('preview')
     .description('print the first bytes of a remote file')

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { FosError, asFosError } from '../errors.js';
 import { DEFAULT_PREVIEW_BYTES } from '../protocol/constants.js';
 import type { Entry } from '../protocol/types.js';
-import { addConnectOptions, batchError, isTerminal, parseCount, printError, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, batchError, isTerminal, parseCount, printError, withSession } from './connect-options.js';
 import type { ConnectFlags, Session } from './connect-options.js';
 import { planDownload, runDownload } from './download-tree.js';
 import { formatBytes, formatLong, formatShort } from './format.js';
@@ -39,6 +39,7 @@ const HELP = `commands (the seed's words in any case, or their short forms):
 
 /** Registers `fos shell`. */
 export function registerShellCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos shell');
   const command = program.command('shell').description('interactive session (reads commands from stdin when not on a terminal)');
   addConnectOptions(command);
   command.option('-q, --quiet', 'no progress bars or notes');

@@ -4,6 +4,7 @@ import { FosError } from '../errors.js';
 import {
   addConnectOptions,
   addOutputOptions,
+  addProgramExample,
   batchError,
   parseBaseRev,
   parseCount,
@@ -34,6 +35,7 @@ interface UploadFlags extends ConnectFlags {
 
 /** Registers `fos upload`. */
 export function registerUploadCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos upload -r photos --to backup');
   const command = program
     .command('upload')
     .description('upload files (and folders with -r) to the server')

@@ -3,12 +3,13 @@
  * named after the content's SHA-256 so that a rerun resumes from the bytes it kept; the
  * file is verified, fsynced, given the entry's mtime and renamed into place.
  */
-import { stat, unlink, utimes } from 'node:fs/promises';
+import { open, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { FosError, errnoCode } from '../errors.js';
 import { renameDurable } from '../fs/atomic.js';
+import { storageError } from '../fs/fs.js';
 import { HashingWriter } from '../fs/hash.js';
 import { TEMP_PREFIX } from '../fs/remote-path.js';
 import { DEFAULT_PREVIEW_BYTES, FLAG_GZIP, REPLY, REQUEST } from '../protocol/constants.js';
@@ -69,7 +70,10 @@ export async function downloadFile(
   }
   const temp = partialPath(localPath, expected.sha256);
   const kept = await keptBytes(temp, expected.size);
-  const file = await HashingWriter.open(temp, kept > 0 ? { resume: true, ...signalOption(signal) } : signalOption(signal));
+  // A fresh file is created here, with the usual mode (0666 less the umask), and then
+  // continued like a kept one: the storage writer would create it private (0600).
+  if (kept === 0) await createEmpty(temp);
+  const file = await HashingWriter.open(temp, { resume: true, ...signalOption(signal) });
   let done = false;
   let writer: AckingWriter | null = null;
   try {
@@ -202,6 +206,14 @@ async function unlinkQuietly(path: string): Promise<void> {
   } catch (err) {
     // Already gone is the outcome we want.
     if (errnoCode(err) !== 'ENOENT') throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `cannot remove ${path}`, { cause: err });
+  }
+}
+
+async function createEmpty(path: string): Promise<void> {
+  try {
+    await (await open(path, 'w')).close();
+  } catch (err) {
+    throw storageError(err, `cannot create ${path}`);
   }
 }
 
