@@ -49,10 +49,14 @@ export function parseLegacyCredentials(text: string): { user: string; password: 
   return { user: text.slice(0, colon).trim(), password: text.slice(colon + 1).replace(/\r?\n$/, '') };
 }
 
-/** The file name of a `FILENAME:<name>` message; null when the prefix is missing. */
+/**
+ * The file name of a `FILENAME:<name>` message, exactly as sent; null when the prefix is
+ * missing. Not trimmed: fos keeps spaces around a name, and trimming would turn a refused
+ * name such as `dir/\t` into the legal `dir/`.
+ */
 export function parseLegacyFileName(text: string): string | null {
   const prefix = 'FILENAME:';
-  return text.startsWith(prefix) ? text.slice(prefix.length).trim() : null;
+  return text.startsWith(prefix) ? text.slice(prefix.length) : null;
 }
 
 /** True when `text` is one of the seed's command words (it sends them bare). */

@@ -27,6 +27,8 @@ import type { StorageLayout } from './storage-layout.js';
 import { reconcileUser } from './storage-reconcile.js';
 import type { ReconcileReport } from './storage-reconcile.js';
 import { TrashBin } from './trash-bin.js';
+import { beginStreamedUpload } from './streamed-upload.js';
+import type { StreamedUpload } from './streamed-upload.js';
 import { createUploadSink } from './upload-sink.js';
 import type { Clock, DownloadSource, Listing, Quota, UploadMeta, UploadSink } from './types.js';
 import type { WatchHub } from './watch-hub.js';
@@ -134,6 +136,21 @@ export class Storage {
       releasePart();
       throw storageError(err, `cannot start the upload of ${JSON.stringify(path)}`);
     }
+  }
+
+  /**
+   * Starts an upload whose size and content are known only at its end (legacy mode's
+   * UPLOAD, which sends chunks until `EOF`). It is never resumable: a cut-short one is
+   * discarded, and nothing appears under the name before `finish`.
+   * @throws FosError `FOS_ERR_PATH_BAD`, `FOS_ERR_PATH_EXISTS`, storage errors.
+   */
+  async beginStreamedUpload(user: string, remotePath: string, quota: Quota = NO_QUOTA): Promise<StreamedUpload> {
+    const path = requireName(remotePath);
+    const key = randomBytes(20).toString('hex');
+    const partPath = join(userTmp(this.layout, user), `${key}${PART_SUFFIX}`);
+    const release = await this.#locks.acquire(key, 0);
+    if (release === null) throw new FosError('FOS_ERR_STORE_WRITE', 'cannot reserve a partial file');
+    return beginStreamedUpload({ ctx: this.#ctx, user, path, quota, maxBytes: this.#maxUploadBytes, partPath, release });
   }
 
   /**
