@@ -17,6 +17,8 @@ import { registerPreviewCommand } from './preview.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerMoveCommand } from './move.js';
 import { registerShellCommand } from './shell.js';
+import { registerInitCommand } from './init.js';
+import { registerSyncCommand } from './sync.js';
 
 /** Adds every fos command to the program. */
 export function registerCommands(program: Command, io: CliIo): void {
@@ -34,5 +36,7 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerDeleteCommand(program, io);
   registerMoveCommand(program, io);
   registerShellCommand(program, io);
+  registerInitCommand(program, io);
+  registerSyncCommand(program, io);
   registerMigrateCommand(program, io);
 }

@@ -1,0 +1,136 @@
+/**
+ * The composition root of syncing: a connection pool logged in with the device token,
+ * and the state of every folder pair, for `fos sync` (one pass each) and `fos agent`.
+ */
+import { ClientPool, sleep, systemClock } from '../client/index.js';
+import type { Clock, FosClient, RetryOptions } from '../client/index.js';
+import { EXIT } from '../errors.js';
+import type { ExitCode } from '../errors.js';
+import type { SyncSettings } from '../cli/sync-settings.js';
+import type { PassReport } from '../sync/engine-types.js';
+import { closeFolderPair, openFolderPair } from '../sync/folder-pair.js';
+import type { FolderPair } from '../sync/folder-pair.js';
+import { runPass } from '../sync/pass.js';
+import type { PassOptions } from '../sync/pass.js';
+
+/** Longest a one-shot sync waits for files that are still being written. */
+const SETTLE_WAIT_LIMIT_MS = 15_000;
+
+/** An open session. `close()` is idempotent. */
+export interface SyncSession {
+  readonly settings: SyncSettings;
+  readonly pool: ClientPool;
+  readonly pairs: readonly FolderPair[];
+  readonly clock: Clock;
+  /** Runs `fn` on a pooled client with the session's retries. */
+  run<T>(fn: (client: FosClient) => Promise<T>, signal: AbortSignal): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Options of `openSyncSession`. */
+export interface SessionOptions {
+  readonly token: string;
+  readonly clock?: Clock;
+  /** Transient-failure retries per operation (default 3). */
+  readonly retries?: number;
+  readonly onRetry?: RetryOptions['onRetry'];
+  readonly onManifestError?: (err: Error) => void;
+}
+
+/**
+ * Opens the pool (connections are made on first use) and every folder pair's state.
+ * @throws FosError when a state folder or manifest cannot be opened.
+ */
+export async function openSyncSession(settings: SyncSettings, options: SessionOptions): Promise<SyncSession> {
+  const clock = options.clock ?? systemClock;
+  const pool = new ClientPool({
+    address: settings.address,
+    credentials: { kind: 'token', token: options.token },
+    size: settings.concurrency + 1,
+    clock,
+    clientName: `fos-agent ${settings.device}`,
+  });
+  const pairs: FolderPair[] = [];
+  try {
+    for (const folder of settings.folders) {
+      pairs.push(
+        await openFolderPair({
+          local: folder.local,
+          remote: folder.remote,
+          stateDir: settings.stateDir,
+          device: settings.device,
+          ignore: settings.ignore,
+          settleMs: settings.settleMs,
+          ...(options.onManifestError === undefined ? {} : { onManifestError: options.onManifestError }),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(pairs.map(closeFolderPair));
+    await pool.close();
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    settings,
+    pool,
+    pairs,
+    clock,
+    run: (fn, signal) =>
+      pool.run(fn, {
+        retries: options.retries ?? 3,
+        signal,
+        clock,
+        ...(options.onRetry === undefined ? {} : { onRetry: options.onRetry }),
+      }),
+    close() {
+      closing ??= (async () => {
+        for (const pair of pairs) await closeFolderPair(pair);
+        await pool.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The pass options every pass of a session shares. */
+export function passOptions(session: SyncSession, signal: AbortSignal): PassOptions {
+  return {
+    run: (fn) => session.run(fn, signal),
+    clock: session.clock,
+    signal,
+    concurrency: session.settings.concurrency,
+    reconcile: { maxDeleteShare: session.settings.maxDeleteShare },
+  };
+}
+
+/**
+ * One pass over a pair as `fos sync` runs it: files still being written are waited for
+ * (up to 15 s), then synced in a further pass.
+ * @throws FosError as `runPass` does.
+ */
+export async function syncOnce(
+  session: SyncSession,
+  pair: FolderPair,
+  options: { readonly signal: AbortSignal; readonly dryRun: boolean; readonly force: boolean },
+): Promise<PassReport> {
+  const started = session.clock.now();
+  const base = passOptions(session, options.signal);
+  await pair.trash.prune(started, session.settings.trashRetentionDays);
+  for (;;) {
+    const report = await runPass(pair, { ...base, dryRun: options.dryRun, force: options.force });
+    const settling = report.execution.skipped.some((s) => s.reason === 'settling');
+    const now = session.clock.now();
+    if (!settling || options.dryRun || report.retryAt === null || report.retryAt - started > SETTLE_WAIT_LIMIT_MS) return report;
+    await sleep(session.clock, Math.max(0, report.retryAt - now) + 10, options.signal);
+  }
+}
+
+/** The exit code of a set of pass reports: 7 for a guard, 5 for conflicts, 6 offline, 1 failures. */
+export function exitCodeOf(reports: readonly PassReport[]): ExitCode {
+  if (reports.some((r) => r.guard?.blocked === true)) return EXIT.guard;
+  if (reports.some((r) => r.execution.conflicts.length > 0)) return EXIT.conflict;
+  if (reports.some((r) => r.execution.offline)) return EXIT.connection;
+  if (reports.some((r) => r.execution.failed.length > 0)) return EXIT.other;
+  return EXIT.ok;
+}
