@@ -7,7 +7,9 @@ import { FosError, fromWireCode } from '../errors.js';
 import { MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
 import type { LineMessage } from './frame-decoder.js';
 
-const path = z.string().max(8192);
+// No length cap here: the request line limit (64 KiB) bounds it, and the path rules refuse
+// an over-long path with BAD_PATH, as docs/protocol.md "Paths" says, not BAD_REQUEST.
+const path = z.string();
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const rev = count;
 /** `null` = "the path must not exist"; absent = "whatever is there". */
