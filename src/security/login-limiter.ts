@@ -63,13 +63,15 @@ export class LoginLimiter {
     if (userWait > 0) throw limited(userWait);
     // consume is atomic in both backends: of N parallel attempts, at most `points` pass.
     // Over the limit it starts the block (blockSec) once, not again on every refused try.
-    const byIp = await consume(this.#perIp, keys.ip);
-    if (!byIp.allowed) throw limited(byIp.retryMs);
     const byUserIp = await consume(this.#perUserIp, keys.userIp);
-    if (!byUserIp.allowed) {
-      // Refused before any password check: it does not use up the address's budget.
-      await refund(this.#perIp, keys.ip);
-      throw limited(byUserIp.retryMs);
+    if (!byUserIp.allowed) throw limited(byUserIp.retryMs);
+    const byIp = await consume(this.#perIp, keys.ip);
+    if (!byIp.allowed) {
+      // The address is blocked whatever the user; this try need not count for the user too.
+      // (Refunding the per-address counter instead would race with parallel attempts and
+      // could waste its budget; this one only matters while the address is blocked anyway.)
+      await refund(this.#perUserIp, keys.userIp);
+      throw limited(byIp.retryMs);
     }
   }
 
