@@ -39,6 +39,7 @@ export function reconcile(input: ReconcileInput): Plan {
     if (!entry.deleted && !isIgnored(entry.path, entry.kind === 'dir')) remote.set(entry.path, entry);
   }
   const { local, held, problems } = indexLocal(input.local.values(), options.caseInsensitive, isIgnored);
+  for (const path of input.held ?? []) held.push(toNfc(path));
 
   const views = new Views(base, local, remote, held);
   const moves = detectMoves(views);
@@ -55,7 +56,7 @@ export function reconcile(input: ReconcileInput): Plan {
 
   let ops: Op[] = [...moves.ops, ...decided.ops];
   if (options.caseInsensitive) {
-    const collisions = caseCollisions(decided.kept, held);
+    const collisions = caseCollisions(decided.kept, (path) => views.isHeld(path));
     problems.push(...collisions);
     const blocked = collisions.flatMap((c) => c.paths);
     if (blocked.length > 0) ops = ops.filter((op) => !opPaths(op).some((p) => blocked.some((b) => isAtOrUnder(p, b))));
@@ -125,10 +126,13 @@ function indexLocal(
 }
 
 /** Groups of present-after-the-plan paths that one case-insensitive folder cannot hold. */
-function caseCollisions(kept: ReadonlySet<string>, held: readonly string[]): Extract<Problem, { code: 'caseCollision' }>[] {
+function caseCollisions(
+  kept: ReadonlySet<string>,
+  isHeld: (path: string) => boolean,
+): Extract<Problem, { code: 'caseCollision' }>[] {
   const groups = new Map<string, string[]>();
   for (const path of kept) {
-    if (held.some((h) => isAtOrUnder(path, h))) continue;
+    if (isHeld(path)) continue;
     const key = foldKey(path, true);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [path]);

@@ -309,6 +309,12 @@ export interface ReconcileInput {
   readonly device: string;
   /** Now, ms since the epoch, for conflict copy names (rendered in UTC). */
   readonly now: number;
+  /**
+   * Sync paths the scan could not take in (unreadable files, symlinks, special files,
+   * files still being written): no operation at or below them, and they never count as
+   * deleted. DESIGN.md / issue 11: per-file error isolation.
+   */
+  readonly held?: Iterable<string>;
   /** What the caller found at the local root. Default 'present'. */
   readonly localRoot?: LocalRootState;
   /** Paths for which this returns true are left alone in all three views. */

@@ -3,7 +3,7 @@
  * content comparison every rule uses.
  */
 import type { Entry, EntryKind } from '../protocol/types.js';
-import { isAtOrUnder, SortedPaths } from './path-tree.js';
+import { parentOf, SortedPaths } from './path-tree.js';
 import type { BaseState, LocalState } from './types.js';
 
 /** The fields that say what a path holds. */
@@ -33,13 +33,15 @@ export class Views {
   /** Local paths with no base record, and server paths with none. */
   readonly newLocal: readonly string[];
   readonly newRemote: readonly string[];
-  readonly #held: readonly string[];
+  readonly #held: ReadonlySet<string>;
+  /** Every proper ancestor of a held path. */
+  readonly #aboveHeld: ReadonlySet<string>;
 
   constructor(
     base: ReadonlyMap<string, BaseState>,
     local: ReadonlyMap<string, LocalState>,
     remote: ReadonlyMap<string, Entry>,
-    held: readonly string[],
+    held: Iterable<string>,
   ) {
     this.base = base;
     this.local = local;
@@ -57,16 +59,22 @@ export class Views {
     this.goneRemote = goneRemote;
     this.newLocal = [...local.keys()].filter((path) => !base.has(path));
     this.newRemote = [...remote.keys()].filter((path) => !base.has(path));
-    this.#held = held;
+    const heldSet = new Set(held);
+    const above = new Set<string>();
+    for (const path of heldSet) for (let a = parentOf(path); a !== '' && !above.has(a); a = parentOf(a)) above.add(a);
+    this.#held = heldSet;
+    this.#aboveHeld = above;
   }
 
-  /** True when the path is held (a collision) or lies below a held path. */
+  /** True when the path is held (a collision, an unreadable path) or lies below one. */
   isHeld(path: string): boolean {
-    return this.#held.some((held) => isAtOrUnder(path, held));
+    if (this.#held.size === 0) return false;
+    for (let p = path; p !== ''; p = parentOf(p)) if (this.#held.has(p)) return true;
+    return false;
   }
 
   /** True when the path is held or anything held lies below it. */
   touchesHeld(path: string): boolean {
-    return this.#held.some((held) => isAtOrUnder(path, held) || isAtOrUnder(held, path));
+    return this.#aboveHeld.has(path) || this.isHeld(path);
   }
 }
