@@ -10,14 +10,20 @@ import { readPeakRss, resetPeakRss } from './measure.js';
 
 /**
  * Runs `fos ARGS` as `account` and measures it; wire bytes only when `account` is the
- * counted one (its connections pass the wire counter).
+ * counted one (its connections pass the wire counter). `timeoutMs` defaults to one command's.
  * @throws CommandError when fos fails.
  */
-export async function timeFos(ctx: BenchContext, endpoint: FosEndpoint, account: FosAccount, args: readonly string[]): Promise<Sample> {
+export async function timeFos(
+  ctx: BenchContext,
+  endpoint: FosEndpoint,
+  account: FosAccount,
+  args: readonly string[],
+  timeoutMs = ctx.deadlines.commandMs,
+): Promise<Sample> {
   const isCounted = account.server === endpoint.counted.server;
   await resetPeakRss(endpoint.server.pid);
   endpoint.counter.reset();
-  const result = await runFos(ctx.launcher(account), args, ctx.deadlines.commandMs);
+  const result = await runFos(ctx.launcher(account), args, timeoutMs);
   const serverBytes = await readPeakRss(endpoint.server.pid);
   return {
     ms: result.ms,

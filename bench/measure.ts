@@ -38,9 +38,12 @@ export interface CommandResult {
 export class CommandError extends Error {
   override readonly name = 'CommandError';
   readonly result: CommandResult | undefined;
-  constructor(message: string, result?: CommandResult) {
+  /** True when the command was killed for overrunning its deadline. */
+  readonly isTimeout: boolean;
+  constructor(message: string, result?: CommandResult, isTimeout = false) {
     super(message);
     this.result = result;
+    this.isTimeout = isTimeout;
   }
 }
 
@@ -74,7 +77,7 @@ export async function runCommand(spec: CommandSpec, teardown: Teardown): Promise
     // Helpers the command forked may still hold the pipes open: end them before reading.
     signalGroup(child, 'SIGKILL');
     const result: CommandResult = { ms, code, signal, stdout: await stdout, stderr: await stderr, peakRssBytes };
-    if (timedOut) throw new CommandError(`${describe(spec)} did not finish within ${spec.timeoutMs} ms`, result);
+    if (timedOut) throw new CommandError(`${describe(spec)} did not finish within ${spec.timeoutMs} ms`, result, true);
     return result;
   } catch (err) {
     if (err instanceof CommandError) throw err;

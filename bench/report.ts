@@ -43,6 +43,13 @@ export function formatTargets(verdicts: readonly TargetVerdict[]): string {
   return verdicts.map((verdict) => `${verdict.status.padEnd(4)} ${verdict.text}`).join('\n');
 }
 
+/** The full reasons of failed cases, or '' when none failed. */
+export function formatFailures(results: readonly BenchResult[]): string {
+  return results
+    .flatMap((result) => (result.kind === 'failed' ? [`${result.workload} ${result.isTimeout ? 'timed out' : 'failed'}: ${result.reason}`] : []))
+    .join('\n');
+}
+
 /** The header lines: date, machine, mode. */
 export function formatInfo(info: RunInfo): string {
   return [
@@ -104,7 +111,7 @@ function cells(result: BenchResult, all: readonly BenchResult[]): string[] {
     case 'unavailable':
       return [result.label, 'fos', result.reason, '', '', '', ''];
     case 'failed':
-      return [result.label, 'fos', `FAILED: ${result.reason.split('\n')[0] ?? ''}`, '', '', '', ''];
+      return [result.label, 'fos', result.isTimeout ? 'TIMED OUT (see below)' : 'FAILED (see below)', '', '', '', ''];
     default: {
       const never: never = result;
       return [String(never)];

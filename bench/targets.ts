@@ -133,6 +133,6 @@ function verdict(workload: WorkloadId, ok: boolean, text: string): TargetVerdict
 
 function missing(workload: WorkloadId, label: string, results: readonly BenchResult[]): TargetVerdict {
   const why = results.find((r): r is UnavailableResult | FailedResult => (r.kind === 'unavailable' || r.kind === 'failed') && r.workload === workload);
-  const reason = why === undefined ? 'not run' : why.reason.split('\n')[0] ?? why.reason;
+  const reason = why === undefined ? 'not run' : why.kind === 'failed' ? (why.isTimeout ? 'timed out' : 'failed') : why.reason;
   return { workload, status: 'N/A', text: `${label}: ${reason}` };
 }

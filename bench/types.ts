@@ -86,6 +86,8 @@ export interface FailedResult {
   readonly workload: WorkloadId;
   readonly label: string;
   readonly reason: string;
+  /** True when the only fault was slowness: a deadline passed (no timing is asserted). */
+  readonly isTimeout: boolean;
 }
 
 /** Any row of the report. */
