@@ -9,6 +9,7 @@ import { SERVER_DEFAULTS, startServer } from '../server/start.js';
 import type { ServerOptions } from '../server/start.js';
 import type { CliIo } from './main.js';
 import { bcryptCostFrom, requireDataDir } from './server-options.js';
+import { CLUSTER_EXAMPLES, addClusterOptions, clusterServices } from './server-cluster.js';
 import { SECURITY_EXAMPLES, addServerSecurityOptions, printFingerprint, serverSecurity } from './server-security.js';
 
 const EXAMPLES = `
@@ -41,8 +42,8 @@ export function registerServerCommand(program: Command, io: CliIo, waitForStop: 
     .option('--max-connections <n>', `connections at once (default ${SERVER_DEFAULTS.maxConnections})`)
     .option('--max-connections-per-ip <n>', `connections at once from one address (default ${SERVER_DEFAULTS.maxConnectionsPerIp})`)
     .option('--metrics <host:port>', 'serve Prometheus metrics on this address');
-  addServerSecurityOptions(command)
-    .addHelpText('after', EXAMPLES + SECURITY_EXAMPLES)
+  addServerSecurityOptions(addClusterOptions(command))
+    .addHelpText('after', EXAMPLES + SECURITY_EXAMPLES + CLUSTER_EXAMPLES)
     .action(async (_opts: unknown, command: Command) => {
       const flags = command.opts<Record<string, string | undefined>>();
       const logger = createLogger({
@@ -70,12 +71,17 @@ export function registerServerCommand(program: Command, io: CliIo, waitForStop: 
         ...optional('maxConnectionsPerIp', integer(flags['maxConnectionsPerIp'], '--max-connections-per-ip', 1, 1_000_000)),
         ...optional('metricsListen', hostPort(flags['metrics'])),
       };
+      const cluster = await clusterServices(command.opts(), dataDir, logger).catch(async (err: unknown) => {
+        await security.close();
+        throw err;
+      });
       try {
-        const server = await startServer(options);
+        const server = await startServer({ ...options, ...cluster.options });
         const signal = await waitForStop();
         logger.info({ signal }, 'stop requested');
         await server.close();
       } finally {
+        await cluster.close();
         await security.close();
       }
     });

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FosError } from '../errors.js';
 import { checkPasswordPolicy, hashPassword, parseIdPasswdFile, parseUserName } from '../store/accounts.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { retireUserFiles } from './user-files.js';
 import { isTerminal, readLine, readNewPassword } from './password-input.js';
@@ -20,6 +20,7 @@ Examples:
   printf '%s\\n' "$PASSWORD" | fos user add alice --data /var/lib/fos --password-stdin
   fos user passwd alice --data /var/lib/fos
   fos user list --data /var/lib/fos --json
+  fos user add alice --store postgres://fos@db.internal:5432/fos
   fos user import id_passwd.txt --data /var/lib/fos
   fos user tokens alice --data /var/lib/fos --revoke 3f2a9c0d1e4b5a69
   fos user remove alice --data /var/lib/fos --yes
@@ -173,11 +174,13 @@ export function registerUserCommand(program: Command, io: CliIo): void {
 }
 
 function withData(command: Command): Command {
-  return command.option('--data <dir>', "the server's data folder");
+  return command
+    .option('--data <dir>', "the server's data folder")
+    .option('--store <url>', 'the metadata store, when not fos.db in --data: sqlite:PATH or postgres://USER@HOST:PORT/DB');
 }
 
 async function withStore(flags: Flags, body: (store: Store, now: number) => Promise<void>): Promise<void> {
-  const store = await openSqliteStore(requireDataDir(str(flags['data'])));
+  const store = await openStore({ store: str(flags['store']), dataDir: str(flags['data']) });
   try {
     await body(store, Date.now());
   } finally {
