@@ -19,6 +19,8 @@ import { registerMoveCommand } from './move.js';
 import { registerShellCommand } from './shell.js';
 import { registerInitCommand } from './init.js';
 import { registerSyncCommand } from './sync.js';
+import { registerAgentCommand } from './agent.js';
+import { registerStatusCommand } from './status.js';
 
 /** Adds every fos command to the program. */
 export function registerCommands(program: Command, io: CliIo): void {
@@ -38,5 +40,7 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerShellCommand(program, io);
   registerInitCommand(program, io);
   registerSyncCommand(program, io);
+  registerAgentCommand(program, io);
+  registerStatusCommand(program, io);
   registerMigrateCommand(program, io);
 }

@@ -37,6 +37,11 @@ export interface PassOptions {
   readonly scope?: readonly string[];
   readonly concurrency?: number;
   readonly reconcile?: Pick<ReconcileOptions, 'maxDeleteShare' | 'caseInsensitive' | 'maxConflictCopies'>;
+  /**
+   * Save the remote view and flush the manifest at the end (default true). The agent
+   * saves on its own schedule instead: either order of the two files is safe to resume.
+   */
+  readonly save?: boolean;
   /** Rounds a pass may take to settle refusals (default 3). */
   readonly maxRounds?: number;
   readonly onTransfer?: (path: string, direction: 'upload' | 'download', bytes: number | null, total: number) => void;
@@ -177,8 +182,9 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     scope = minimalScope([...again, ...copies]);
   }
 
-  if (!dryRun) {
-    // The view first: a manifest ahead of the view is caught up by the feed; never the reverse.
+  if (!dryRun && options.save !== false) {
+    // Either file may be newer after a crash: reconcile records equal content on both
+    // sides as agreed, so a lagging manifest or view only costs a re-check.
     await pair.view.save();
     pair.manifest.cursor = pair.view.cursor;
     await pair.manifest.flush();

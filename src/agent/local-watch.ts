@@ -1,0 +1,73 @@
+/**
+ * The local watcher: chokidar over a pair's folder, with fos's ignore rules, symlinks not
+ * followed and no `awaitWriteFinish` (the pass's settle check decides when a file is
+ * complete). Each event names a sync path; the worker debounces them into scoped passes.
+ * A watcher error asks for a full pass, so a missed event is never a missed change.
+ */
+import { relative, sep } from 'node:path';
+import { watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
+import type { Logger } from '../log/logger.js';
+import { IGNORE_FILE } from '../sync/ignore.js';
+import type { FolderPair } from '../sync/folder-pair.js';
+import { FOS_DIR } from '../sync/root-identity.js';
+
+/** What the watcher reports. */
+export interface LocalWatchHandlers {
+  readonly onPath: (path: string) => void;
+  /** Something the watcher cannot describe by path: look at everything. */
+  readonly onAll: () => void;
+  /** `.fosignore` changed. */
+  readonly onIgnoreFile: () => void;
+}
+
+/** A running watcher. `close()` is idempotent. */
+export interface LocalWatch {
+  /** Resolves once the initial crawl is done and events flow. */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts watching `pair.local`. */
+export function watchLocal(pair: FolderPair, handlers: LocalWatchHandlers, logger: Logger): LocalWatch {
+  const toSync = (absolute: string): string | null => {
+    const rel = relative(pair.local, absolute);
+    if (rel.startsWith('..')) return null;
+    return sep === '/' ? rel : rel.split(sep).join('/');
+  };
+  const watcher: FSWatcher = watch(pair.local, {
+    ignoreInitial: true,
+    followSymlinks: false,
+    awaitWriteFinish: false,
+    ignored: (absolute, stats) => {
+      const path = toSync(absolute);
+      if (path === null || path === '') return false;
+      if (path === FOS_DIR || path.startsWith(`${FOS_DIR}/`)) return true;
+      return pair.isIgnored(path.normalize('NFC'), stats?.isDirectory() === true);
+    },
+  });
+  const onEvent = (absolute: string): void => {
+    const path = toSync(absolute);
+    if (path === null) return;
+    if (path === '') {
+      handlers.onAll();
+      return;
+    }
+    if (path === IGNORE_FILE) handlers.onIgnoreFile();
+    handlers.onPath(path);
+  };
+  for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, onEvent);
+  watcher.on('error', (err) => {
+    logger.warn({ err }, 'watcher error; rescanning');
+    handlers.onAll();
+  });
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  let closing: Promise<void> | null = null;
+  return {
+    ready,
+    close() {
+      closing ??= watcher.close();
+      return closing;
+    },
+  };
+}

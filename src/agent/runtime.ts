@@ -1,0 +1,191 @@
+/**
+ * The agent runtime behind `fos agent`: one worker per folder pair fed by a chokidar
+ * watcher, a WATCH connection (polling as the fallback) and a periodic full rescan; a
+ * status socket and a status file; batched saves of manifests and remote views. `stop()`
+ * lets the transfers in hand finish, saves everything and closes (SIGTERM).
+ */
+import type { Clock } from '../client/index.js';
+import type { Logger } from '../log/logger.js';
+import type { AgentMetrics } from '../metrics/agent-metrics.js';
+import type { PassReport } from '../sync/engine-types.js';
+import { reloadIgnore } from '../sync/folder-pair.js';
+import { passOptions } from './sync-session.js';
+import type { SyncSession } from './sync-session.js';
+import { watchLocal } from './local-watch.js';
+import type { LocalWatch } from './local-watch.js';
+import { PairWorker } from './pair-worker.js';
+import { watchRemote } from './remote-watch.js';
+import { writeStatusFile, socketPath } from './status-file.js';
+import { listenStatusSocket } from './status-socket.js';
+import type { StatusSocket } from './status-socket.js';
+import type { AgentStatus } from './status-types.js';
+
+/** How often manifests, remote views and the status file are saved while work goes on. */
+const SAVE_INTERVAL_MS = 1000;
+
+/** Options of `startAgent`. */
+export interface AgentOptions {
+  readonly session: SyncSession;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics?: AgentMetrics;
+  /** Poll interval while WATCH is down. Default 5000. */
+  readonly pollMs?: number;
+}
+
+/** A running agent. `stop()` is idempotent. */
+export interface Agent {
+  /** Resolves once watchers are ready and the first passes were started. */
+  readonly ready: Promise<void>;
+  status(): AgentStatus;
+  /** Graceful stop: transfers in hand finish, state is saved. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the agent.
+ * @throws FosError when another agent runs on the same state folder.
+ */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const { session, clock, logger, metrics } = options;
+  const { settings } = session;
+  const hard = new AbortController();
+  const graceful = new AbortController();
+  const startedAt = clock.now();
+  let serverReachable = false;
+  let serverError: string | null = null;
+
+  const onPass = (report: PassReport | null, error: Error | null): void => {
+    if (report !== null) {
+      serverReachable = !report.execution.offline;
+      if (serverReachable) serverError = null;
+      recordMetrics(metrics, report);
+    } else if (error !== null) {
+      serverReachable = false;
+      serverError = error.message;
+      metrics?.syncPasses.inc({ result: 'error' });
+    }
+    dirty = true;
+  };
+  const workers = session.pairs.map(
+    (pair) =>
+      new PairWorker({
+        pair,
+        clock,
+        logger: logger.child({ pair: pair.id }),
+        debounceMs: settings.debounceMs,
+        passOptions: () => ({ ...passOptions(session, hard.signal), stop: graceful.signal }),
+        onPass,
+      }),
+  );
+
+  const status = (): AgentStatus => ({
+    running: true,
+    pid: process.pid,
+    device: settings.device,
+    server: settings.server,
+    serverReachable,
+    serverError,
+    startedAt,
+    updatedAt: clock.now(),
+    pairs: workers.map((w) => w.status()),
+  });
+  const socket: StatusSocket = await listenStatusSocket(socketPath(settings.stateDir), status);
+
+  const watches: LocalWatch[] = workers.map((worker) =>
+    watchLocal(
+      worker.pair,
+      {
+        onPath: (path) => worker.touchLocal(path),
+        onAll: () => worker.touchAll(settings.debounceMs),
+        onIgnoreFile: () => {
+          reloadIgnore(worker.pair)
+            .then(() => worker.touchAll(settings.debounceMs))
+            .catch((err: unknown) => logger.warn({ err }, 'cannot read .fosignore'));
+        },
+      },
+      logger,
+    ),
+  );
+
+  const remote = watchRemote({
+    pool: session.pool,
+    clock,
+    logger,
+    since: () => Math.min(...session.pairs.map((p) => p.view.cursor)),
+    onNotice: () => {
+      for (const worker of workers) worker.touchRemote();
+    },
+    onReachable: (reachable, error) => {
+      serverReachable = reachable;
+      serverError = error === null ? null : error.message;
+      dirty = true;
+    },
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    signal: hard.signal,
+  });
+
+  let dirty = true;
+  const save = async (): Promise<void> => {
+    for (const pair of session.pairs) {
+      await pair.view.save();
+      pair.manifest.cursor = pair.view.cursor;
+      await pair.manifest.flush();
+    }
+    await writeStatusFile(settings.stateDir, status());
+    dirty = false;
+  };
+  const saveTimer = setInterval(() => {
+    if (!dirty && !workers.some((w) => w.status().syncing)) return;
+    save().catch((err: unknown) => logger.error({ err }, 'cannot save the sync state'));
+  }, SAVE_INTERVAL_MS);
+  const rescanTimer = setInterval(() => {
+    for (const worker of workers) worker.touchAll();
+  }, settings.rescanIntervalSec * 1000);
+
+  const ready = (async () => {
+    await Promise.all(watches.map((w) => w.ready));
+    for (const worker of workers) worker.touchAll();
+    logger.info({ pairs: session.pairs.map((p) => ({ local: p.local, remote: p.remote })) }, 'agent started');
+  })();
+
+  let stopping: Promise<void> | null = null;
+  return {
+    ready,
+    status,
+    stop() {
+      stopping ??= (async () => {
+        logger.info('agent stopping');
+        graceful.abort();
+        clearInterval(rescanTimer);
+        clearInterval(saveTimer);
+        await Promise.all(watches.map((w) => w.close()));
+        await Promise.all(workers.map((w) => w.close()));
+        hard.abort();
+        await remote;
+        await save().catch((err: unknown) => logger.error({ err }, 'cannot save the sync state'));
+        await socket.close();
+        await writeStatusFile(settings.stateDir, { ...status(), running: false }).catch(() => undefined);
+        await session.close();
+        logger.info('agent stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function recordMetrics(metrics: AgentMetrics | undefined, report: PassReport): void {
+  if (metrics === undefined) return;
+  const e = report.execution;
+  metrics.filesUploaded.inc(e.done.upload);
+  metrics.filesDownloaded.inc(e.done.download);
+  metrics.bytesUploaded.inc(e.bytesUploaded);
+  metrics.bytesDownloaded.inc(e.bytesDownloaded);
+  metrics.deletions.inc({ side: 'local' }, e.done.deleteLocal);
+  metrics.deletions.inc({ side: 'remote' }, e.done.deleteRemote);
+  metrics.conflicts.inc(e.conflicts.length);
+  for (const f of e.failed) metrics.errors.inc({ code: f.code });
+  const result = report.guard?.blocked === true ? 'held' : e.offline || e.failed.length > 0 ? 'error' : 'ok';
+  metrics.syncPasses.inc({ result });
+  if (result === 'ok') metrics.lastSyncTimestamp.set(report.finishedAt / 1000);
+}
