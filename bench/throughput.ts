@@ -1,0 +1,124 @@
+/**
+ * Loopback throughput of one large upload and download through the real server process
+ * and the client library. Run after `npm run build`:
+ *
+ *   node dist/bench/throughput.js [--mib 1024] [--compress] [--server-cpu-prof DIR]
+ *
+ * `--server-cpu-prof DIR` runs the server under `node --cpu-prof` and leaves its profile in
+ * DIR (summarise it with `node dist/bench/profile-top.js DIR/*.cpuprofile`).
+ * Prints MB/s (10^6 bytes per second) for the upload (with and without the client's
+ * SHA-256 pass over the file before sending, which the protocol requires) and for the
+ * download (which hashes while it writes).
+ */
+import { spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { open, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { downloadFile } from '../src/client/download.js';
+import { FosClient } from '../src/client/session.js';
+import { uploadFile } from '../src/client/upload.js';
+import { sha256File } from '../src/fs/hash.js';
+import { hashPassword } from '../src/store/accounts.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+
+const FOS_BIN = fileURLToPath(new URL('../../bin/fos.js', import.meta.url));
+const USER = 'bench';
+const PASSWORD = 'throughput bench password';
+
+async function writeRandomFile(path: string, bytes: number): Promise<void> {
+  const file = await open(path, 'w');
+  const block = Buffer.allocUnsafe(8 * 1024 * 1024);
+  try {
+    for (let written = 0; written < bytes; written += block.length) {
+      randomFillSync(block);
+      await file.write(block, 0, Math.min(block.length, bytes - written));
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+async function startServerProcess(dataDir: string, profileDir: string | undefined): Promise<{ port: number; stop: () => Promise<void> }> {
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  const child = spawn(process.execPath, [...profile, FOS_BIN, 'server', '--data', dataDir, '--port', '0', '--log-format', 'json'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
+      pending += text;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        const record = JSON.parse(line) as { msg?: string; port?: number };
+        if (record.msg === 'listening' && typeof record.port === 'number') resolve(record.port);
+      }
+    });
+    void exited.then(() => reject(new Error('server exited before listening')));
+  });
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function rate(bytes: number, ms: number): string {
+  return `${((bytes / 1e6) / (ms / 1000)).toFixed(0)} MB/s (${(ms / 1000).toFixed(2)} s)`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mib: { type: 'string', default: '1024' },
+      compress: { type: 'boolean', default: false },
+      'server-cpu-prof': { type: 'string' },
+    },
+  });
+  const bytes = Number(values.mib) * 1024 * 1024;
+  const scratch = await mkdtemp(join(tmpdir(), 'fos-throughput-'));
+  try {
+    const dataDir = join(scratch, 'data');
+    const store = await openSqliteStore(dataDir);
+    await store.createUser(USER, await hashPassword(PASSWORD, 4), Date.now());
+    await store.close();
+    const source = join(scratch, 'source.bin');
+    await writeRandomFile(source, bytes);
+    const server = await startServerProcess(dataDir, values['server-cpu-prof']);
+    const client = await FosClient.connect({
+      address: { host: '127.0.0.1', port: server.port },
+      credentials: { kind: 'password', user: USER, password: PASSWORD },
+    });
+    try {
+      let t = performance.now();
+      await sha256File(source);
+      const hashMs = performance.now() - t;
+      t = performance.now();
+      await uploadFile(client.connection, source, 'bench.bin', { compress: values.compress });
+      const uploadMs = performance.now() - t;
+      t = performance.now();
+      await downloadFile(client.connection, 'bench.bin', join(scratch, 'back.bin'), { compress: values.compress });
+      const downloadMs = performance.now() - t;
+      const size = `${values.mib} MiB${values.compress ? ', gzip' : ''}`;
+      process.stdout.write(`file ${size}, chunk ${client.negotiated.chunkBytes} B, window ${client.negotiated.windowBytes} B\n`);
+      process.stdout.write(`client sha256 pass   ${rate(bytes, hashMs)}\n`);
+      process.stdout.write(`upload (with hash)   ${rate(bytes, uploadMs)}\n`);
+      process.stdout.write(`upload (transfer)    ${rate(bytes, uploadMs - hashMs)}\n`);
+      process.stdout.write(`download             ${rate(bytes, downloadMs)}\n`);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();
