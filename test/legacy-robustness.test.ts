@@ -55,13 +55,22 @@ async function upload(peer: LegacySocket, name: string, content: Buffer): Promis
   return peer.replyText();
 }
 
-async function download(peer: LegacySocket, name: string): Promise<Buffer | string> {
+const DOWNLOAD_STATUS = 'FILE EXISTS. SENDING FILE...';
+const DOWNLOAD_FAILED = 'DOWNLOAD FAILED';
+
+/** Downloads a file of a known length; resolves with its bytes, or the failure text. */
+async function download(peer: LegacySocket, name: string, length: number): Promise<Buffer | string> {
   peer.send('DOWNLOAD');
   expect(await peer.replyText()).toBe('SEND FILENAME TO DOWNLOAD');
   peer.send(name);
-  const status = await peer.replyText();
-  if (status !== 'FILE EXISTS. SENDING FILE...') return status;
-  return peer.untilEof();
+  // The two answers differ in their first bytes; the status may arrive with file bytes.
+  const head = (await peer.take(DOWNLOAD_FAILED.length)).toString('latin1');
+  if (head === DOWNLOAD_FAILED) return head;
+  const rest = await peer.take(DOWNLOAD_STATUS.length - head.length);
+  expect(head + rest.toString('latin1')).toBe(DOWNLOAD_STATUS);
+  const body = await peer.take(length);
+  expect((await peer.take(3)).toString()).toBe('EOF');
+  return body;
 }
 
 async function listing(peer: LegacySocket): Promise<string> {
@@ -169,7 +178,7 @@ describe('legacy mode robustness', () => {
     expect(await peer.replyText()).toBe('CHUNK RECEIVED');
     peer.send('EOF');
     expect(await peer.replyText()).toBe('UPLOAD SUCCESSFUL: joined.txt');
-    expect((await download(peer, 'joined.txt')).toString()).toBe('joined');
+    expect((await download(peer, 'joined.txt', 6)).toString()).toBe('joined');
 
     // A word that only starts like a command is not split: DELETEME is no command.
     peer.send('DELETEME');
@@ -196,7 +205,7 @@ describe('legacy mode robustness', () => {
     // The client's own end marker then arrives as a command.
     peer.send('EOF');
     expect(await peer.replyText()).toBe('INVALID COMMAND');
-    expect(await download(peer, 'flaw.bin')).toEqual(head);
+    expect(await download(peer, 'flaw.bin', head.length)).toEqual(head);
     await peer.end();
   });
 
@@ -224,8 +233,8 @@ describe('legacy mode robustness', () => {
     const names = (await listing(second)).split('\n');
     expect(names).toContain('keep.bin');
     expect(names).not.toContain('new.bin');
-    expect(await download(second, 'keep.bin')).toEqual(before);
-    expect(await download(second, 'new.bin')).toBe('DOWNLOAD FAILED');
+    expect(await download(second, 'keep.bin', before.length)).toEqual(before);
+    expect(await download(second, 'new.bin', 0)).toBe(DOWNLOAD_FAILED);
     await second.end();
   });
 });
@@ -247,8 +256,10 @@ describe('legacy mode shutdown during a transfer', () => {
       await until(async () => own.logs().includes('"msg":"shutting down"'), 'the server starts shutting down');
       peer.resumeReading();
       // What backed up arrives in larger reads: the status line and the bytes, then EOF.
-      const status = Buffer.from('FILE EXISTS. SENDING FILE...');
-      expect(digest(await peer.untilEof())).toBe(digest(Buffer.concat([status, content])));
+      const status = Buffer.from(DOWNLOAD_STATUS);
+      const received = await peer.take(status.length + content.length);
+      expect(digest(received)).toBe(digest(Buffer.concat([status, content])));
+      expect((await peer.take(3)).toString()).toBe('EOF');
       expect(await peer.replyText()).toBe('SERVER SHUTDOWN');
       expect(await stopped).toBe(0);
       const messages = own.logRecords().map((r) => (r['op'] === 'download' ? 'download' : r['msg']));

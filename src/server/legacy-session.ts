@@ -122,6 +122,7 @@ class LegacySession implements SessionHandle {
     this.#log = this.#log.child({ user });
     const ctx: LegacyContext = { services: this.#options.services, inbox: this.#inbox, outbox: this.#outbox, user, log: this.#log };
     const { idleTimeoutMs } = this.#options.services.settings;
+    let isPushedBack = false;
     for (;;) {
       if (this.#isShuttingDown && this.#notice === null) await this.#sendNotice();
       let split: SplitCommand;
@@ -134,6 +135,10 @@ class LegacySession implements SessionHandle {
       this.#inbox.unshift(split.rest);
       this.#isWorking = true;
       try {
+        // A command read from bytes that came stuck to the previous one: its answer
+        // follows the previous answer at once, so it gets the pause that keeps them apart.
+        if (isPushedBack) await this.#outbox.pause();
+        isPushedBack = split.rest.length > 0;
         await this.#answer(ctx, split.command);
       } catch (err) {
         this.#dropped(err);

@@ -1,11 +1,16 @@
 /**
  * A legacy-protocol peer for tests written in TypeScript: one write per message and
- * stop-and-wait, as the seed's client, with each `reply()` standing for one `recv()`.
+ * stop-and-wait, as the seed's client. `reply()` stands for one `recv()`. The server
+ * keeps its messages apart with short pauses, which a loaded test machine can defeat by
+ * reading late, so the multi-message answers (a listing or a preview and its `EOF`, a
+ * download) are read as a byte stream with `untilEof()` and `take()`; the faithful
+ * one-`recv()`-per-message reading is what test/legacy/seed_client.py checks.
  */
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 
 const REPLY_TIMEOUT_MS = 10_000;
+const EOF = Buffer.from('EOF');
 
 /** The greeting every connection starts with. */
 export const LEGACY_GREETING = "AUTH REQUIRED. SEND 'USERNAME:PASSWORD'";
@@ -13,14 +18,14 @@ export const LEGACY_GREETING = "AUTH REQUIRED. SEND 'USERNAME:PASSWORD'";
 /** A connection speaking the seed's protocol. */
 export class LegacySocket {
   readonly #socket: Socket;
-  readonly #received: Buffer[] = [];
+  #received = Buffer.alloc(0);
   #isClosed = false;
   #wake: (() => void) | null = null;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
-      this.#received.push(chunk);
+      this.#received = Buffer.concat([this.#received, chunk]);
       this.#wake?.();
     });
     socket.on('error', () => undefined);
@@ -71,8 +76,45 @@ export class LegacySocket {
    * @throws Error when nothing arrives in time or the connection closes first.
    */
   async reply(timeoutMs = REPLY_TIMEOUT_MS): Promise<Buffer> {
+    await this.#until(() => this.#received.length > 0, timeoutMs);
+    const all = this.#received;
+    this.#received = Buffer.alloc(0);
+    return all;
+  }
+
+  /** {@link reply} as UTF-8 text. */
+  async replyText(timeoutMs = REPLY_TIMEOUT_MS): Promise<string> {
+    return (await this.reply(timeoutMs)).toString('utf8');
+  }
+
+  /**
+   * Exactly the next `bytes` bytes of the stream; what follows stays unread.
+   * @throws Error as {@link reply}.
+   */
+  async take(bytes: number, timeoutMs = REPLY_TIMEOUT_MS): Promise<Buffer> {
+    await this.#until(() => this.#received.length >= bytes, timeoutMs);
+    const taken = this.#received.subarray(0, bytes);
+    this.#received = this.#received.subarray(bytes);
+    return taken;
+  }
+
+  /**
+   * The bytes up to the next `EOF` marker, which is consumed; what follows stays unread.
+   * Only for answers that cannot hold `EOF` themselves: listings, failure texts, text
+   * previews (a download is read with {@link take}, by its known length).
+   * @throws Error as {@link reply}.
+   */
+  async untilEof(timeoutMs = REPLY_TIMEOUT_MS): Promise<Buffer> {
+    await this.#until(() => this.#received.includes(EOF), timeoutMs);
+    const at = this.#received.indexOf(EOF);
+    const before = this.#received.subarray(0, at);
+    this.#received = this.#received.subarray(at + EOF.length);
+    return before;
+  }
+
+  async #until(isReady: () => boolean, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#received.length === 0) {
+    while (!isReady()) {
       if (this.#isClosed) throw new Error('the server closed the connection');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms`);
@@ -85,28 +127,6 @@ export class LegacySocket {
         };
       });
     }
-    const all = Buffer.concat(this.#received);
-    this.#received.length = 0;
-    return all;
-  }
-
-  /** {@link reply} as UTF-8 text. */
-  async replyText(timeoutMs = REPLY_TIMEOUT_MS): Promise<string> {
-    return (await this.reply(timeoutMs)).toString('utf8');
-  }
-
-  /**
-   * Replies until one is exactly `EOF`, as the seed's client reads a download, a preview
-   * or a listing; resolves with the bytes before it.
-   * @throws Error as {@link reply}.
-   */
-  async untilEof(): Promise<Buffer> {
-    const pieces: Buffer[] = [];
-    for (;;) {
-      const piece = await this.reply();
-      if (piece.toString('latin1') === 'EOF') return Buffer.concat(pieces);
-      pieces.push(piece);
-    }
   }
 
   /**
@@ -118,7 +138,7 @@ export class LegacySocket {
     while (!this.#isClosed) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`still open after ${timeoutMs} ms`);
-      this.#received.length = 0;
+      this.#received = Buffer.alloc(0);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#wake = () => {
