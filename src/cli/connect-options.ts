@@ -7,7 +7,6 @@
  * Credentials: `FOS_PASSWORD` when set, else the stored device token, else a prompt on a
  * terminal, else an error (exit 3).
  */
-import password from '@inquirer/password';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { FosError } from '../errors.js';
@@ -46,10 +45,18 @@ export function parseCount(value: string): number {
   return n;
 }
 
-/** Parses `--base-rev`: a revision number, or `none` for "only if the path does not exist". */
-export function parseBaseRev(value: string): number | null {
-  if (value === 'none') return null;
-  return parseCount(value);
+/**
+ * Parses `--base-rev`: a revision number, or `none` for "only if the path does not exist".
+ * (commander turns a parser's null into '', so `none` stays a word until `baseRevOf`.)
+ */
+export function parseBaseRev(value: string): number | 'none' {
+  return value === 'none' ? 'none' : parseCount(value);
+}
+
+/** The `baseRev` argument for a parsed `--base-rev` flag: absent, null (`none`) or a number. */
+export function baseRevOf(flag: number | 'none' | undefined): { baseRev?: number | null } {
+  if (flag === undefined) return {};
+  return { baseRev: flag === 'none' ? null : flag };
 }
 
 /** Adds `--server`, `--user`, `--config` and `--retries`. */
@@ -103,6 +110,8 @@ export async function chooseCredentials(target: Target, io: CliIo, signal?: Abor
  * @throws FosError `FOS_ERR_CLI_ABORTED` when the prompt is cancelled.
  */
 export async function promptPassword(io: CliIo, message: string, signal?: AbortSignal): Promise<string> {
+  // Loaded on demand: most commands never prompt, and every command pays for its imports.
+  const { default: password } = await import('@inquirer/password');
   try {
     return await password({ message, mask: false }, { input: io.stdin, output: io.stderr, ...(signal === undefined ? {} : { signal }) });
   } catch (err) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { FosError } from '../errors.js';
 import type { Entry } from '../protocol/types.js';
-import { addConnectOptions, addProgramExample, addOutputOptions, batchError, parseBaseRev, printError, printJson, remoteArg, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, batchError, baseRevOf, parseBaseRev, printError, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import { entryJson } from './format.js';
 import type { CliIo } from './main.js';
@@ -16,7 +16,7 @@ Examples:
 
 interface DeleteFlags extends ConnectFlags {
   readonly recursive?: boolean;
-  readonly baseRev?: number | null;
+  readonly baseRev?: number | 'none';
 }
 
 /** Registers `fos delete`. */
@@ -43,7 +43,7 @@ export function registerDeleteCommand(program: Command, io: CliIo): void {
             client.delete(path, {
               signal: session.signal,
               recursive: flags.recursive === true,
-              ...(flags.baseRev === undefined ? {} : { baseRev: flags.baseRev }),
+              ...baseRevOf(flags.baseRev),
             }),
           );
           tombstones.push(...removed);

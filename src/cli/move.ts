@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { FosError } from '../errors.js';
 import { baseName, joinRemote } from '../fs/remote-path.js';
-import { addConnectOptions, addProgramExample, addOutputOptions, parseBaseRev, printJson, remoteArg, withSession } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, baseRevOf, parseBaseRev, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import { entryJson } from './format.js';
 import type { CliIo } from './main.js';
@@ -14,7 +14,7 @@ Examples:
   $ fos move photos pictures             a folder moves whole`;
 
 interface MoveFlags extends ConnectFlags {
-  readonly baseRev?: number | null;
+  readonly baseRev?: number | 'none';
 }
 
 /** Registers `fos move`. */
@@ -34,7 +34,7 @@ export function registerMoveCommand(program: Command, io: CliIo): void {
     const to = toArg.endsWith('/') ? joinRemote(target, baseName(from)) : target;
     if (from === '' || to === '') throw new FosError('FOS_ERR_CLI_USAGE', 'the root folder cannot be moved or replaced');
     const entries = await withSession(flags, io, (session) =>
-      session.run((client) => client.move(from, to, { signal: session.signal, ...(flags.baseRev === undefined ? {} : { baseRev: flags.baseRev }) })),
+      session.run((client) => client.move(from, to, { signal: session.signal, ...baseRevOf(flags.baseRev) })),
     );
     if (flags.json === true) printJson(io, entries.map(entryJson));
     else if (flags.quiet !== true) io.stdout.write(`moved ${from} -> ${to}\n`);

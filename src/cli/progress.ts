@@ -3,7 +3,7 @@
  * on a terminal, never with `--quiet`, and only once a transfer has run for half a second,
  * so quick commands print nothing extra.
  */
-import { Presets, SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { systemClock } from '../client/index.js';
 import type { Clock } from '../client/index.js';
 import { formatBytes } from './format.js';
@@ -42,7 +42,9 @@ export function createProgress(io: CliIo, options: ProgressOptions): Progress {
     const seconds = Math.max(0.001, (clock.now() - startedAt) / 1000);
     return { done: formatBytes(sum), size: formatBytes(options.total), rate: `${formatBytes(sum / seconds)}/s` };
   };
-  const cancelShow = clock.setTimer(() => {
+  const show = async (): Promise<void> => {
+    // Loaded on demand: only transfers on a terminal that last draw a bar.
+    const { Presets, SingleBar } = await import('cli-progress');
     if (stopped) return;
     bar = new SingleBar(
       {
@@ -55,7 +57,8 @@ export function createProgress(io: CliIo, options: ProgressOptions): Progress {
       Presets.shades_classic,
     );
     bar.start(Math.max(1, options.total), sum, payload());
-  }, PROGRESS_DELAY_MS);
+  };
+  const cancelShow = clock.setTimer(() => void show(), PROGRESS_DELAY_MS);
   return {
     update(key, bytes) {
       sum += bytes - (done.get(key) ?? 0);

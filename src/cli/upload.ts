@@ -6,6 +6,7 @@ import {
   addOutputOptions,
   addProgramExample,
   batchError,
+  baseRevOf,
   parseBaseRev,
   parseCount,
   printError,
@@ -29,7 +30,7 @@ interface UploadFlags extends ConnectFlags {
   readonly to: string;
   readonly recursive?: boolean;
   readonly jobs: number;
-  readonly baseRev?: number | null;
+  readonly baseRev?: number | 'none';
   readonly compress?: boolean;
 }
 
@@ -67,7 +68,7 @@ export function registerUploadCommand(program: Command, io: CliIo): void {
           compress: flags.compress === true,
           // A single failure is the command's own error, printed once at exit.
           onError: (err) => (count > 1 ? printError(io, err) : undefined),
-          ...(flags.baseRev === undefined ? {} : { baseRev: flags.baseRev }),
+          ...baseRevOf(flags.baseRev),
         }),
       Math.max(1, Math.min(flags.jobs, plan.files.length)),
     );

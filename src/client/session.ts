@@ -96,7 +96,7 @@ export class FosClient {
 
   /** Creates a folder (and its parents). @throws FosError `FOS_ERR_PATH_EXISTS`, `FOS_ERR_PATH_BAD`. */
   async mkdir(path: string, options: { readonly mtimeMs?: number; readonly signal?: AbortSignal } = {}): Promise<Entry> {
-    const args = { path, ...(options.mtimeMs === undefined ? {} : { mtimeMs: Math.floor(options.mtimeMs) }) };
+    const args = { path, ...(options.mtimeMs === undefined ? {} : { mtimeMs: Math.round(options.mtimeMs) }) };
     const line = expectHead(await this.connection.request(REQUEST.mkdir, args, options.signal), REPLY.ok);
     return decodeReply(replySchemas.entry, line).entry;
   }

@@ -32,7 +32,10 @@ const GZIP_BACKOFF_CHUNKS = 16;
 export interface UploadOptions {
   /** Only if the server's entry is still at this revision; null: only if the path is free. */
   readonly baseRev?: number | null;
-  /** Modification time to record; the local file's (whole ms) when absent. */
+  /**
+   * Modification time to record; the local file's when absent, rounded to whole ms (utimes
+   * stores `ms / 1000` in binary floating point, so a file set to 7 ms reads back as 6.999).
+   */
   readonly mtimeMs?: number;
   readonly onProgress?: ProgressFn;
   readonly signal?: AbortSignal;
@@ -67,7 +70,7 @@ export async function uploadFile(
       path: remotePath,
       size,
       sha256,
-      mtimeMs: options.mtimeMs ?? Math.floor(before.mtimeMs),
+      mtimeMs: options.mtimeMs ?? Math.round(before.mtimeMs),
       ...(options.baseRev === undefined ? {} : { baseRev: options.baseRev }),
       ...(gzipOk ? { compress: true } : {}),
     };
