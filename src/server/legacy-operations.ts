@@ -30,6 +30,7 @@ import type { Logger } from '../log/logger.js';
 import type { OperationResult } from '../metrics/server-metrics.js';
 import { LEGACY, LEGACY_CHUNK_BYTES, LEGACY_PREVIEW_BYTES, parseLegacyFileName } from '../protocol/legacy.js';
 import type { LegacyCommand } from '../protocol/legacy.js';
+import type { Entry } from '../protocol/types.js';
 import type { LegacyInbox, LegacyOutbox } from './legacy-io.js';
 import type { ServerServices } from './session-types.js';
 import { NO_QUOTA } from './storage.js';
@@ -143,18 +144,17 @@ async function upload(ctx: LegacyContext, outcome: Outcome): Promise<void> {
       await outbox.send(LEGACY.chunkReceived);
     }
     outcome.bytes = bytes;
+    let committed: Entry | null = null;
     if (sink !== null) {
       const finishing = sink;
       sink = null;
       try {
-        const entry = await finishing.finish();
-        await outbox.send(LEGACY.uploadOk(entry.path));
-        return;
+        committed = await finishing.finish();
       } catch (err) {
         outcome.error = asFosError(err);
       }
     }
-    await outbox.send(LEGACY.uploadFailed);
+    await outbox.send(committed === null ? LEGACY.uploadFailed : LEGACY.uploadOk(committed.path));
   } finally {
     metrics?.activeTransfers.dec();
     // Cut short (closed, silent, shut down): nothing appears under the name.
