@@ -4,7 +4,7 @@
  * for, checked again here so that a misbehaving server cannot write outside `--out`.
  */
 import { mkdir, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import PQueue from 'p-queue';
 import { FosError, asFosError } from '../errors.js';
 import { baseName, isCanonicalRemotePath, isInside } from '../fs/remote-path.js';
@@ -94,7 +94,8 @@ export async function runDownload(
     failures.push(error);
     options.onError(error);
   };
-  for (const folder of plan.folders) await mkdir(folder.local, { recursive: true });
+  const folders = new Set([...plan.folders.map((folder) => folder.local), ...plan.files.map((file) => dirname(file.local))]);
+  for (const folder of folders) await mkdir(folder, { recursive: true });
   const progress = createProgress(io, { total: plan.bytes, label: 'download', quiet: options.quiet });
   const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
   try {

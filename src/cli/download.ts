@@ -1,5 +1,4 @@
 /** `fos download REMOTE... [--out DIR] [-r]`: files and folders from the server, mtimes kept. */
-import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { addConnectOptions, addProgramExample, addOutputOptions, batchError, parseCount, printError, printJson, remoteArg, withSession } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
@@ -36,7 +35,6 @@ export function registerDownloadCommand(program: Command, io: CliIo): void {
   addOutputOptions(command);
   command.addHelpText('after', EXAMPLES).action(async (remotes: string[], flags: DownloadFlags) => {
     const paths = remotes.map(remoteArg);
-    await mkdir(flags.out, { recursive: true });
     const { results, failures, count } = await withSession(
       flags,
       io,
