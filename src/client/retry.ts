@@ -5,7 +5,7 @@
  */
 import { FosError } from '../errors.js';
 import type { FosErrorCode } from '../errors.js';
-import { sleep, systemClock } from './clock.js';
+import { abortError, sleep, systemClock } from './clock.js';
 import type { Clock } from './types.js';
 
 /** Codes worth another attempt: the same request may well succeed a little later. */
@@ -83,7 +83,8 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt > retries || !isRetryable(err) || options.signal?.aborted === true) throw err;
+      if (options.signal?.aborted === true) throw abortError(options.signal);
+      if (attempt > retries || !isRetryable(err)) throw err;
       const error = err instanceof FosError ? err : new FosError('FOS_ERR_PROTO_INTERNAL', String(err), { cause: err });
       const retryMs = error.details['retryMs'];
       const delayMs = Math.max(backoffMs(attempt, random(), options), typeof retryMs === 'number' ? retryMs : 0);
