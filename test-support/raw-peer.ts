@@ -35,6 +35,8 @@ export function openSocket(address: PeerAddress): Promise<Socket> {
     });
     socket.once('connect', () => {
       socket.off('error', reject);
+      // A reset by the server (it closes hostile peers) must not become an unhandled error.
+      socket.on('error', () => undefined);
       resolve(socket);
     });
     socket.once('error', reject);
@@ -58,7 +60,6 @@ export function readUntil(socket: Socket, done: (text: string) => boolean, timeo
     const timer = setTimeout(finish, timeoutMs);
     socket.on('data', onData);
     socket.once('close', finish);
-    socket.on('error', () => undefined);
   });
 }
 

@@ -65,7 +65,7 @@ async function send(ctx: OpContext, source: DownloadSource, compress: boolean, i
     // Frames are on the wire: the stream cannot be resynchronised, so the connection ends.
     const error = asFosError(err);
     if (error.code !== 'FOS_ERR_NET_CLOSED') wire.sendLine(REPLY.err, errorReplyBody(error));
-    if (error.wireCode === 'INTERNAL') ctx.log.error({ err }, 'download failed');
+    if (error.wireCode === 'INTERNAL' && error.code !== 'FOS_ERR_NET_CLOSED') ctx.log.error({ err }, 'download failed');
     return { bytes: sent - source.offset, failed: error.wireCode, close: true };
   } finally {
     metrics?.activeTransfers.dec();

@@ -24,14 +24,19 @@ export async function runRequest(ctx: OpContext, request: Request): Promise<OpRe
   } catch (err) {
     const error = asFosError(err);
     result = error.wireCode;
-    if (result === 'INTERNAL') {
+    if (error.code === 'FOS_ERR_NET_CLOSED') {
+      // The peer went away in the middle of the reply: nobody to answer, and nothing failed
+      // on this side (a peer must not be able to fill the error log by hanging up).
+      outcome = { close: true };
+    } else if (result === 'INTERNAL') {
       // The real cause stays in the log; the wire gets a generic message, never a stack.
       ctx.log.error({ err, op: request.verb }, 'operation failed');
       ctx.wire.sendLine(REPLY.err, { code: 'INTERNAL', message: 'internal server error; see the server log' });
+      outcome = {};
     } else {
       ctx.wire.sendLine(REPLY.err, errorReplyBody(error));
+      outcome = {};
     }
-    outcome = {};
   }
   const ms = Math.round(performance.now() - started);
   const op = request.verb.toLowerCase();

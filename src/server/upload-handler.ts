@@ -56,7 +56,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
         await sink.suspend();
         const error = asFosError(err);
         if (error.code !== 'FOS_ERR_NET_CLOSED') wire.sendLine(REPLY.err, errorReplyBody(error));
-        if (error.wireCode === 'INTERNAL') ctx.log.error({ err }, 'upload failed');
+        if (error.wireCode === 'INTERNAL' && error.code !== 'FOS_ERR_NET_CLOSED') ctx.log.error({ err }, 'upload failed');
         return { bytes, failed: error.wireCode, close: true };
       }
       try {
