@@ -171,6 +171,22 @@ describe.each<BackendKind>(['memory', 'redis'])('OpLimiter (%s)', (kind) => {
     expect((refusal as FosError).wireCode).toBe('RATE_LIMITED');
     await expect(limiter.take('bob')).resolves.toBeUndefined();
   });
+
+  it('waits out the window instead of refusing for protocols that cannot say RATE_LIMITED', async () => {
+    const waits: number[] = [];
+    const limiter = new OpLimiter(backend(kind), {
+      ops: 3,
+      perSeconds: 1,
+      sleep: (ms) => {
+        waits.push(ms);
+        return new Promise((resolve) => setTimeout(resolve, ms));
+      },
+    });
+    for (let i = 0; i < 4; i += 1) await limiter.wait('carol');
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThan(0);
+    expect(waits[0]).toBeLessThanOrEqual(1000);
+  });
 });
 
 /** A virtual clock whose sleep advances time, so that bandwidth is exact and instant. */

@@ -72,6 +72,8 @@ export async function runLegacyOperation(ctx: LegacyContext, command: LegacyComm
   const outcome: Outcome = {};
   let result: OperationResult = 'ok';
   try {
+    // The seed's client knows no RATE_LIMITED: over the operation rate it is slowed instead.
+    await ctx.services.opLimiter?.wait(ctx.user);
     await dispatch(ctx, command, outcome);
     if (outcome.error !== undefined) result = outcome.error.wireCode;
   } catch (err) {
@@ -132,6 +134,7 @@ async function upload(ctx: LegacyContext, outcome: Outcome): Promise<void> {
       if (isEofMarker(chunk)) break;
       bytes += chunk.length;
       metrics?.bytesIn.inc(chunk.length);
+      await services.uploadThrottle?.take(ctx.user, chunk.length);
       if (sink !== null) {
         try {
           await sink.write(chunk);
@@ -179,6 +182,7 @@ async function download(ctx: LegacyContext, outcome: Outcome): Promise<void> {
     await outbox.pause();
     try {
       for (let piece = await source.read(LEGACY_CHUNK_BYTES); piece !== null; piece = await source.read(LEGACY_CHUNK_BYTES)) {
+        await ctx.services.downloadThrottle?.take(ctx.user, piece.length);
         await outbox.stream(piece);
         bytes += piece.length;
         metrics?.bytesOut.inc(piece.length);
