@@ -16,6 +16,10 @@ import { normalizeRemotePath } from '../fs/remote-path.js';
 import { clientConfigPath, loadClientConfig } from './client-config.js';
 import type { ClientConfig } from './client-config.js';
 import type { CliIo } from './main.js';
+import { isTerminal } from './password-input.js';
+
+// Commands that already take their helpers from here (init) find the terminal check here too.
+export { isTerminal };
 
 /** Flags added by `addConnectOptions` and `addOutputOptions`, as commander parses them. */
 export interface ConnectFlags {
@@ -123,11 +127,6 @@ export async function promptPassword(io: CliIo, message: string, signal?: AbortS
 export function requireUser(target: Target): string {
   if (target.user === undefined) throw new FosError('FOS_ERR_CLI_USAGE', 'no user: pass --user NAME or set FOS_USER');
   return target.user;
-}
-
-/** True for a terminal stream. */
-export function isTerminal(stream: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true;
 }
 
 /** What a command body gets: the pool, the target, the signal and the retry settings. */

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { FosClient, retry } from '../client/index.js';
 import { FosError } from '../errors.js';
 import { saveClientConfig } from './client-config.js';
-import { addConnectOptions, addProgramExample, addOutputOptions, isTerminal, printJson, promptPassword, requireUser, resolveTarget, withInterrupt } from './connect-options.js';
+import { addConnectOptions, addProgramExample, addOutputOptions, printJson, promptPassword, requireUser, resolveTarget, withInterrupt } from './connect-options.js';
+import { isTerminal, readLine } from './password-input.js';
 import type { ConnectFlags } from './connect-options.js';
 import type { CliIo } from './main.js';
 
@@ -60,14 +61,12 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
 }
 
 /**
- * The password from stdin (`--password-stdin`), `FOS_PASSWORD`, or a prompt on a terminal.
+ * The password from the first line of stdin (`--password-stdin`), `FOS_PASSWORD`, or a prompt on a terminal.
  * @throws FosError `FOS_ERR_AUTH_NO_CREDENTIALS` when there is no way to get one.
  */
 async function readPassword(io: CliIo, flags: LoginFlags, message: string, signal: AbortSignal): Promise<string> {
   if (flags.passwordStdin === true) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    const text = await readLine(io.stdin);
     if (text === '') throw new FosError('FOS_ERR_AUTH_NO_CREDENTIALS', 'no password on stdin');
     return text;
   }

@@ -7,7 +7,7 @@ import type { SingleBar } from 'cli-progress';
 import { systemClock } from '../client/index.js';
 import type { Clock } from '../client/index.js';
 import { formatBytes } from './format.js';
-import { isTerminal } from './connect-options.js';
+import { isTerminal } from './password-input.js';
 import type { CliIo } from './main.js';
 
 /** How long a transfer runs before its bar appears. */
