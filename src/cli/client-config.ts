@@ -18,6 +18,10 @@ const clientConfigSchema = z.object({
   token: z.string().min(1).optional(),
   tokenId: z.string().optional(),
   device: z.string().optional(),
+  /** The stored server speaks TLS (fos login --tls); docs/security.md. */
+  tls: z.boolean().optional(),
+  /** CA file to verify the stored server against instead of pinning. */
+  ca: z.string().optional(),
 });
 
 /** What the client config file holds. */

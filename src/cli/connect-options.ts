@@ -16,13 +16,15 @@ import { normalizeRemotePath } from '../fs/remote-path.js';
 import { clientConfigPath, loadClientConfig } from './client-config.js';
 import type { ClientConfig } from './client-config.js';
 import type { CliIo } from './main.js';
+import { addTlsOptions, tlsConnection } from './tls-trust.js';
+import type { StoredTls, TlsFlags } from './tls-trust.js';
 import { isTerminal } from './password-input.js';
 
 // Commands that already take their helpers from here (init) find the terminal check here too.
 export { isTerminal };
 
 /** Flags added by `addConnectOptions` and `addOutputOptions`, as commander parses them. */
-export interface ConnectFlags {
+export interface ConnectFlags extends TlsFlags {
   readonly server?: string;
   readonly user?: string;
   readonly config?: string;
@@ -65,6 +67,7 @@ export function baseRevOf(flag: number | 'none' | undefined): { baseRev?: number
 
 /** Adds `--server`, `--user`, `--config` and `--retries`. */
 export function addConnectOptions(command: Command): Command {
+  addTlsOptions(command);
   return command
     .option('--server <host:port>', `server address (env FOS_SERVER, else the stored login, else ${DEFAULT_SERVER})`)
     .option('--user <name>', 'user name (env FOS_USER, else the stored login)')
@@ -153,7 +156,8 @@ export async function withSession<T>(
   const target = await resolveTarget(flags, io.env);
   return withInterrupt(async (signal) => {
     const credentials = await chooseCredentials(target, io, signal);
-    const pool = new ClientPool({ address: target.address, credentials, size });
+    const tls = await tlsConnection(flags, target.configPath, storedTls(target), io);
+    const pool = new ClientPool({ address: target.address, credentials, size, ...(tls === undefined ? {} : { connect: tls.connect }) });
     const retry: RetryOptions = {
       retries: flags.retries ?? 3,
       signal,
@@ -201,6 +205,11 @@ export function remoteArg(text: string): string {
 /** Writes one JSON document to stdout. */
 export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The TLS settings `fos login` stored, when the command talks to that same server. */
+export function storedTls(target: Target): StoredTls {
+  return sameServer(target.config.server, target) ? { tls: target.config.tls, ca: target.config.ca } : {};
 }
 
 function sameServer(stored: string | undefined, target: Target): boolean {

@@ -7,10 +7,11 @@ import type { Command } from 'commander';
 import { FosClient, retry } from '../client/index.js';
 import { FosError } from '../errors.js';
 import { saveClientConfig } from './client-config.js';
-import { addConnectOptions, addProgramExample, addOutputOptions, printJson, promptPassword, requireUser, resolveTarget, withInterrupt } from './connect-options.js';
+import { storedTls, addConnectOptions, addProgramExample, addOutputOptions, printJson, promptPassword, requireUser, resolveTarget, withInterrupt } from './connect-options.js';
 import { isTerminal, readLine } from './password-input.js';
 import type { ConnectFlags } from './connect-options.js';
 import type { CliIo } from './main.js';
+import { tlsConnection } from './tls-trust.js';
 
 const EXAMPLES = `
 Examples:
@@ -39,7 +40,8 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
     const device = flags.device ?? hostname();
     const stored = await withInterrupt(async (signal) => {
       const password = await readPassword(io, flags, `Password for ${user} on ${target.server}:`, signal);
-      const options = { address: target.address, credentials: { kind: 'password', user, password } as const };
+      const tls = await tlsConnection(flags, target.configPath, storedTls(target), io);
+      const options = { address: target.address, credentials: { kind: 'password', user, password } as const, ...(tls === undefined ? {} : { connect: tls.connect }) };
       const client = await retry(() => FosClient.connect(options, signal), { retries: flags.retries ?? 3, signal });
       try {
         const issued = await client.issueToken(device, { signal });
@@ -48,15 +50,19 @@ export function registerLoginCommand(program: Command, io: CliIo): void {
           // The token this login replaces is of no use any more; a failure only leaves it listed.
           await client.revokeToken(old, { signal }).catch(() => undefined);
         }
-        const config = { ...target.config, server: target.server, user, token: issued.token, tokenId: issued.id, device };
+        const config = { ...target.config, server: target.server, user, token: issued.token, tokenId: issued.id, device, ...(tls === undefined ? {} : tls.stored) };
         await saveClientConfig(target.configPath, config);
-        return { server: target.server, user: client.user, device, tokenId: issued.id };
+        const fingerprint = tls?.lastFingerprint();
+        return { server: target.server, user: client.user, device, tokenId: issued.id, ...(fingerprint === undefined ? {} : { fingerprint }) };
       } finally {
         await client.quit();
       }
     });
     if (flags.json === true) printJson(io, { ...stored, config: target.configPath });
-    else if (flags.quiet !== true) io.stdout.write(`logged in as ${stored.user} on ${stored.server} (device ${device}); token stored in ${target.configPath}\n`);
+    else if (flags.quiet !== true) {
+      const over = stored.fingerprint === undefined ? '' : ` over TLS, certificate ${stored.fingerprint}`;
+      io.stdout.write(`logged in as ${stored.user} on ${stored.server}${over} (device ${device}); token stored in ${target.configPath}\n`);
+    }
   });
 }
 

@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { FosClient, retry } from '../client/index.js';
 import { FosError } from '../errors.js';
 import { saveClientConfig } from './client-config.js';
-import { addConnectOptions, addProgramExample, addOutputOptions, printJson, resolveTarget, withInterrupt } from './connect-options.js';
+import { storedTls, addConnectOptions, addProgramExample, addOutputOptions, printJson, resolveTarget, withInterrupt } from './connect-options.js';
 import type { ConnectFlags } from './connect-options.js';
 import type { CliIo } from './main.js';
+import { tlsConnection } from './tls-trust.js';
 
 const EXAMPLES = `
 Examples:
@@ -28,7 +29,8 @@ export function registerLogoutCommand(program: Command, io: CliIo): void {
     }
     const revoked = await withInterrupt(async (signal) => {
       try {
-        const options = { address: target.address, credentials: { kind: 'token', token } as const };
+        const tls = await tlsConnection(flags, target.configPath, storedTls(target), io);
+        const options = { address: target.address, credentials: { kind: 'token', token } as const, ...(tls === undefined ? {} : { connect: tls.connect }) };
         const client = await retry(() => FosClient.connect(options, signal), { retries: flags.retries ?? 3, signal });
         try {
           await client.revokeToken(undefined, { signal });
