@@ -124,3 +124,23 @@ describe('fos user', () => {
     expect(errCode(await gone.request('AUTH', { user: 'alice', password: 'a new long password' }))).toBe('AUTH_FAILED');
   });
 });
+
+describe('--config', () => {
+  it("takes the server section's settings, with command-line flags winning", async () => {
+    server = await startServer();
+    const file = join(server.dataDir, 'server.json');
+    await writeFile(file, JSON.stringify({ server: { data: server.dataDir, port: 1, graceMs: 1234 } }));
+    const added = await runFos(['user', 'add', 'zoe', '--config', file, '--password-stdin'], `${PASSWORD}\n`);
+    expect(added.code).toBe(0);
+    expect((await runFos(['user', 'list', '--config', file])).stdout).toContain('zoe');
+    const first = server;
+    await first.stop();
+    server = await startServer({ dataDir: first.dataDir, args: ['--config', file] });
+    const peer = await RawPeer.login(server.port, 'zoe', PASSWORD);
+    const exited = server.stop('SIGTERM');
+    expect((await peer.line()).body).toEqual({ graceMs: 1234 });
+    expect(await exited).toBe(0);
+    await peer.destroy();
+    await first.dispose();
+  });
+});

@@ -8,6 +8,7 @@ import { createLogger, parseLogFormat, parseLogLevel } from '../log/logger.js';
 import { SERVER_DEFAULTS, startServer } from '../server/start.js';
 import type { ServerOptions } from '../server/start.js';
 import type { CliIo } from './main.js';
+import { applyServerConfig } from './server-config.js';
 import { bcryptCostFrom, requireDataDir } from './server-options.js';
 import { CLUSTER_EXAMPLES, addClusterOptions, clusterServices } from './server-cluster.js';
 import { SECURITY_EXAMPLES, addServerSecurityOptions, printFingerprint, serverSecurity } from './server-security.js';
@@ -18,6 +19,7 @@ Examples:
   fos server --data ./data --host 0.0.0.0 --port 12345
   fos server --data ./data --port 0 --log-format pretty
   fos server --data ./data --metrics 127.0.0.1:9464
+  fos server --config /etc/fos/server.json
 
 Stops on SIGTERM or SIGINT: clients get SERVER SHUTDOWN, transfers in flight get the grace
 period to finish, and the server exits 0.
@@ -31,6 +33,7 @@ export function registerServerCommand(program: Command, io: CliIo, waitForStop: 
   const command = program
     .command('server')
     .description('run the fos file server (FOS/2 and the seed protocol on one port)')
+    .option('--config <file>', 'a config file; its "server" section supplies every flag not given')
     .option('--data <dir>', 'the data folder: uploads/, tmp/, trash/ and fos.db')
     .option('--host <host>', 'address to listen on', SERVER_DEFAULTS.host)
     .option('--port <port>', `port to listen on, 0 for any free port (default ${SERVER_DEFAULTS.port})`)
@@ -41,10 +44,12 @@ export function registerServerCommand(program: Command, io: CliIo, waitForStop: 
     .option('--trash-days <days>', `keep overwritten and deleted versions this long (default ${SERVER_DEFAULTS.trashRetentionMs / 86_400_000})`)
     .option('--max-connections <n>', `connections at once (default ${SERVER_DEFAULTS.maxConnections})`)
     .option('--max-connections-per-ip <n>', `connections at once from one address (default ${SERVER_DEFAULTS.maxConnectionsPerIp})`)
+    .option('--max-upload-bytes <n>', 'largest single upload (default unlimited)')
     .option('--metrics <host:port>', 'serve Prometheus metrics on this address');
   addServerSecurityOptions(addClusterOptions(command))
     .addHelpText('after', EXAMPLES + SECURITY_EXAMPLES + CLUSTER_EXAMPLES)
     .action(async (_opts: unknown, command: Command) => {
+      await applyServerConfig(command);
       const flags = command.opts<Record<string, string | undefined>>();
       const logger = createLogger({
         level: parseLogLevel(flags['logLevel']),
@@ -69,6 +74,7 @@ export function registerServerCommand(program: Command, io: CliIo, waitForStop: 
         ...optional('trashRetentionMs', days(flags['trashDays'])),
         ...optional('maxConnections', integer(flags['maxConnections'], '--max-connections', 1, 1_000_000)),
         ...optional('maxConnectionsPerIp', integer(flags['maxConnectionsPerIp'], '--max-connections-per-ip', 1, 1_000_000)),
+        ...optional('maxUploadBytes', integer(flags['maxUploadBytes'], '--max-upload-bytes', 1, Number.MAX_SAFE_INTEGER)),
         ...optional('metricsListen', hostPort(flags['metrics'])),
       };
       const cluster = await clusterServices(command.opts(), dataDir, logger).catch(async (err: unknown) => {

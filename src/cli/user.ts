@@ -9,6 +9,7 @@ import { FosError } from '../errors.js';
 import { checkPasswordPolicy, hashPassword, parseIdPasswdFile, parseUserName } from '../store/accounts.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
+import { applyServerConfig } from './server-config.js';
 import { retireUserFiles } from './user-files.js';
 import { isTerminal, readLine, readNewPassword } from './password-input.js';
 import type { CliIo } from './main.js';
@@ -24,6 +25,7 @@ Examples:
   fos user import id_passwd.txt --data /var/lib/fos
   fos user tokens alice --data /var/lib/fos --revoke 3f2a9c0d1e4b5a69
   fos user remove alice --data /var/lib/fos --yes
+  fos user list --config /etc/fos/server.json
 `;
 
 /** Passwords imported from the seed's file are kept even when short; bcrypt's limits still apply. */
@@ -42,6 +44,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
     .option('--quota-bytes <n>', 'most bytes the account may store')
     .option('--quota-files <n>', 'most files the account may store')
     .action(async (name: string, _opts: unknown, command: Command) => {
+      await applyServerConfig(command);
       const flags = command.opts<Flags>();
       const userName = parseUserName(name);
       await withStore(flags, async (store, now) => {
@@ -62,6 +65,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
     .option('--password-stdin', 'read the password from the first line of standard input')
     .option('--cost <n>', 'bcrypt cost (default 12, or FOS_BCRYPT_COST)')
     .action(async (name: string, _opts: unknown, command: Command) => {
+      await applyServerConfig(command);
       const flags = command.opts<Flags>();
       const userName = parseUserName(name);
       await withStore(flags, async (store) => {
@@ -76,6 +80,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
     .description('remove an account and its tokens; its files move to trash/ and are purged after the trash retention period')
     .option('--yes', 'do not ask for confirmation')
     .action(async (name: string, _opts: unknown, command: Command) => {
+      await applyServerConfig(command);
       const flags = command.opts<Flags>();
       const userName = parseUserName(name);
       await withStore(flags, async (store) => {
@@ -92,6 +97,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
     .description('list the accounts')
     .option('--json', 'print JSON')
     .action(async (_opts: unknown, command: Command) => {
+      await applyServerConfig(command);
       const flags = command.opts<Flags>();
       await withStore(flags, async (store) => {
         const accounts = await store.listUsers();
@@ -113,6 +119,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
     .description("import the seed's id_passwd.txt (user:password per line); bad lines are reported by number")
     .option('--cost <n>', 'bcrypt cost (default 12, or FOS_BCRYPT_COST)')
     .action(async (file: string, _opts: unknown, command: Command) => {
+      await applyServerConfig(command);
       const flags = command.opts<Flags>();
       const text = await readFile(file, 'utf8').catch((err: unknown) => {
         throw new FosError('FOS_ERR_CLI_USAGE', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -150,6 +157,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
     .option('--revoke <id>', 'revoke the token with this id')
     .option('--json', 'print JSON')
     .action(async (name: string, _opts: unknown, command: Command) => {
+      await applyServerConfig(command);
       const flags = command.opts<Flags>();
       const userName = parseUserName(name);
       await withStore(flags, async (store) => {
@@ -175,6 +183,7 @@ export function registerUserCommand(program: Command, io: CliIo): void {
 
 function withData(command: Command): Command {
   return command
+    .option('--config <file>', 'a config file; its "server" section names the data folder and the store')
     .option('--data <dir>', "the server's data folder")
     .option('--store <url>', 'the metadata store, when not fos.db in --data: sqlite:PATH or postgres://USER@HOST:PORT/DB');
 }
