@@ -7,7 +7,9 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { askOnTerminal } from '../src/cli/tls-trust.js';
 import { EXIT } from '../src/errors.js';
 import { addUser, runFos, startServer, type TestServer } from './support/server.js';
 
@@ -96,5 +98,33 @@ describe('fos login over TLS', () => {
     const relogin = await login(config, ['--fingerprint', after]);
     expect(relogin.code, relogin.stderr).toBe(0);
     expect((await runFos(['list', '--config', config], '', env())).code).toBe(0);
+  });
+});
+
+describe('the first-use prompt', () => {
+  it('shows both notations of the fingerprint and trusts only a yes', async () => {
+    const fp = await fingerprint();
+    const ask = async (answer: string | null): Promise<{ trusted: boolean; shown: string }> => {
+      const stdin = new PassThrough();
+      const stderr = new PassThrough();
+      let shown = '';
+      stderr.on('data', (chunk: Buffer) => {
+        shown += chunk.toString('utf8');
+      });
+      const io = { stdin, stdout: new PassThrough(), stderr, env: {} };
+      const trusted = askOnTerminal(io, '/known_hosts')(fp, '127.0.0.1:1');
+      if (answer === null) stdin.end();
+      else stdin.write(answer);
+      return { trusted: await trusted, shown };
+    };
+    const yes = await ask('yes\n');
+    expect(yes.trusted).toBe(true);
+    expect(yes.shown).toContain(fp);
+    expect(yes.shown).toMatch(/([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    expect(yes.shown).toContain('fos server --print-fingerprint');
+    expect((await ask('y\n')).trusted).toBe(true);
+    expect((await ask('n\n')).trusted).toBe(false);
+    expect((await ask('\n')).trusted).toBe(false);
+    expect((await ask(null)).trusted).toBe(false);
   });
 });
