@@ -59,9 +59,9 @@ describe('fos init and fos sync', () => {
     b = await init('desktop');
     const config = await readFile(a.config, 'utf8');
     expect(config).not.toContain(PASSWORD);
-    const parsed = JSON.parse(config) as { tokenFile: string };
-    expect((await stat(parsed.tokenFile)).mode & 0o777).toBe(0o600);
-    expect((await readFile(parsed.tokenFile, 'utf8')).trim()).toMatch(/\S{16,}/u);
+    const parsed = JSON.parse(config) as { agent: { tokenFile: string } };
+    expect((await stat(parsed.agent.tokenFile)).mode & 0o777).toBe(0o600);
+    expect((await readFile(parsed.agent.tokenFile, 'utf8')).trim()).toMatch(/\S{16,}/u);
   });
 
   it('syncs A to B and back with exit code 0', async () => {

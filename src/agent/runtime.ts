@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { PassReport } from '../sync/engine-types.js';
 import { reloadIgnore } from '../sync/folder-pair.js';
-import { passOptions } from './sync-session.js';
+import { pairReconcile, passOptions } from './sync-session.js';
 import type { SyncSession } from './sync-session.js';
 import { watchLocal } from './local-watch.js';
 import type { LocalWatch } from './local-watch.js';
@@ -74,7 +74,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         clock,
         logger: logger.child({ pair: pair.id }),
         debounceMs: settings.debounceMs,
-        passOptions: () => ({ ...passOptions(session, hard.signal), stop: graceful.signal }),
+        passOptions: () => {
+          const base = passOptions(session, hard.signal);
+          return { ...base, ...pairReconcile(base, pair), stop: graceful.signal };
+        },
         onPass,
       }),
   );

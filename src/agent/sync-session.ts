@@ -4,6 +4,7 @@
  */
 import { ClientPool, sleep, systemClock } from '../client/index.js';
 import type { Clock, FosClient, RetryOptions } from '../client/index.js';
+import { DEFAULT_TRASH_RETENTION_DAYS } from '../sync/trash.js';
 import { EXIT } from '../errors.js';
 import type { ExitCode } from '../errors.js';
 import type { SyncSettings } from '../cli/sync-settings.js';
@@ -44,7 +45,7 @@ export interface SessionOptions {
 export async function openSyncSession(settings: SyncSettings, options: SessionOptions): Promise<SyncSession> {
   const clock = options.clock ?? systemClock;
   const pool = new ClientPool({
-    address: settings.address,
+    address: settings.endpoint,
     credentials: { kind: 'token', token: options.token },
     size: settings.concurrency + 1,
     clock,
@@ -55,8 +56,10 @@ export async function openSyncSession(settings: SyncSettings, options: SessionOp
     for (const folder of settings.folders) {
       pairs.push(
         await openFolderPair({
+          id: folder.id,
           local: folder.local,
           remote: folder.remote,
+          ...(folder.caseInsensitive === undefined ? {} : { caseInsensitive: folder.caseInsensitive }),
           stateDir: settings.stateDir,
           device: settings.device,
           ignore: settings.ignore,
@@ -100,7 +103,11 @@ export function passOptions(session: SyncSession, signal: AbortSignal): PassOpti
     clock: session.clock,
     signal,
     concurrency: session.settings.concurrency,
-    reconcile: { maxDeleteShare: session.settings.maxDeleteShare },
+    reconcile: {
+      maxDeleteShare: session.settings.maxDeleteShare,
+      minGuardDeletions: session.settings.minGuardDeletions,
+      maxConflictCopies: session.settings.maxConflictCopies,
+    },
   };
 }
 
@@ -116,14 +123,19 @@ export async function syncOnce(
 ): Promise<PassReport> {
   const started = session.clock.now();
   const base = passOptions(session, options.signal);
-  await pair.trash.prune(started, session.settings.trashRetentionDays);
+  await pair.trash.prune(started, DEFAULT_TRASH_RETENTION_DAYS);
   for (;;) {
-    const report = await runPass(pair, { ...base, dryRun: options.dryRun, force: options.force });
+    const report = await runPass(pair, { ...base, ...pairReconcile(base, pair), dryRun: options.dryRun, force: options.force });
     const settling = report.execution.skipped.some((s) => s.reason === 'settling');
     const now = session.clock.now();
     if (!settling || options.dryRun || report.retryAt === null || report.retryAt - started > SETTLE_WAIT_LIMIT_MS) return report;
     await sleep(session.clock, Math.max(0, report.retryAt - now) + 10, options.signal);
   }
+}
+
+/** The pass options with the pair's own case rule. */
+export function pairReconcile(base: PassOptions, pair: FolderPair): Pick<PassOptions, 'reconcile'> {
+  return pair.caseInsensitive === undefined ? {} : { reconcile: { ...base.reconcile, caseInsensitive: pair.caseInsensitive } };
 }
 
 /** The exit code of a set of pass reports: 7 for a guard, 5 for conflicts, 6 offline, 1 failures. */

@@ -17,6 +17,11 @@ import { isTerminal, promptPassword, withInterrupt } from './connect-options.js'
 import type { CliIo } from './main.js';
 import { agentConfigPath, loadSyncSettings } from './sync-settings.js';
 
+/** Event debounce written into a starter config. */
+const STARTER_DEBOUNCE_MS = 100;
+/** Settle time written into a starter config. */
+const STARTER_SETTLE_MS = 150;
+
 interface InitFlags {
   readonly config?: string;
   readonly server?: string;
@@ -62,17 +67,23 @@ export function registerInitCommand(program: Command, io: CliIo): void {
       await writeFileAtomic(tokenFile, `${issued.token}\n`);
       await chmod(tokenFile, 0o600);
       const config = {
-        server: answers.server,
-        user: answers.user,
-        tokenFile,
-        device: answers.device,
-        stateDir,
-        folders: [{ local: resolve(answers.folder), remote: answers.remote }],
-        ignore: [],
-        rescanIntervalSec: 600,
-        concurrency: 4,
-        maxDeleteShare: 0.5,
-        logLevel: 'info',
+        agent: {
+          server: answers.server,
+          user: answers.user,
+          tokenFile,
+          device: answers.device,
+          stateDir,
+          folders: [{ local: resolve(answers.folder), remote: answers.remote }],
+          ignore: [],
+          rescanIntervalSec: 300,
+          // A saved file reaches the other devices in well under a second; a file still
+          // being written waits until it has held still this long.
+          debounceMs: STARTER_DEBOUNCE_MS,
+          settleMs: STARTER_SETTLE_MS,
+          concurrency: 4,
+          maxDeleteShare: 0.5,
+          logLevel: 'info',
+        },
       };
       await mkdir(dirname(configPath), { recursive: true });
       await writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);

@@ -29,7 +29,7 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
       let status = await queryStatus(socketPath(settings.stateDir));
       if (status === null) {
         const last = await readStatusFile(settings.stateDir);
-        const reachable = await probeServer(settings.address, settings.tokenFile);
+        const reachable = await probeServer(settings.endpoint, settings.tokenFile);
         status = {
           ...(last ?? { pid: 0, device: settings.device, server: settings.server, startedAt: 0, updatedAt: 0, pairs: [] }),
           running: false,

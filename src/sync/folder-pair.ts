@@ -18,6 +18,10 @@ import { LocalTrash } from './trash.js';
 
 /** What a pair needs to be opened. */
 export interface FolderPairSpec {
+  /** The pair's id (names its state files); derived from the two folders when absent. */
+  readonly id?: string;
+  /** Names differing only by case are one name (case-insensitive folder). */
+  readonly caseInsensitive?: boolean;
   /** The local folder. */
   readonly local: string;
   /** The remote folder ('' for the user's root). */
@@ -45,6 +49,7 @@ export interface FolderPair {
   readonly trash: LocalTrash;
   readonly settle: SettleTracker;
   readonly ignorePatterns: readonly string[];
+  readonly caseInsensitive: boolean | undefined;
   isIgnored: (path: string, isDir: boolean) => boolean;
 }
 
@@ -68,7 +73,7 @@ export async function openFolderPair(spec: FolderPairSpec): Promise<FolderPair> 
   } catch (err) {
     throw localError(err, `cannot create the state folder ${stateDir}`);
   }
-  const id = pairId(local, spec.remote);
+  const id = spec.id ?? pairId(local, spec.remote);
   const manifest = await Manifest.open({
     stateDir,
     pairId: id,
@@ -87,6 +92,7 @@ export async function openFolderPair(spec: FolderPairSpec): Promise<FolderPair> 
     trash: new LocalTrash(join(stateDir, 'trash')),
     settle: new SettleTracker(spec.settleMs),
     ignorePatterns: spec.ignore ?? [],
+    caseInsensitive: spec.caseInsensitive,
     isIgnored: () => false,
   };
   await reloadIgnore(pair);

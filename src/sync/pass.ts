@@ -36,7 +36,7 @@ export interface PassOptions {
    */
   readonly scope?: readonly string[];
   readonly concurrency?: number;
-  readonly reconcile?: Pick<ReconcileOptions, 'maxDeleteShare' | 'caseInsensitive' | 'maxConflictCopies'>;
+  readonly reconcile?: Pick<ReconcileOptions, 'maxDeleteShare' | 'minGuardDeletions' | 'caseInsensitive' | 'maxConflictCopies'>;
   /**
    * Save the remote view and flush the manifest at the end (default true). The agent
    * saves on its own schedule instead: either order of the two files is safe to resume.
