@@ -72,61 +72,96 @@ describe('start-up reconciliation', () => {
   });
 });
 
+// Each `fos` run is a process start; on a loaded machine that takes seconds, hence the
+// longer bound on these tests.
+const CLI_TIMEOUT_MS = 120_000;
+
 describe('fos user', () => {
-  it('adds, lists, changes passwords, imports, lists tokens and removes accounts', async () => {
-    server = await startServer();
-    const data = ['--data', server.dataDir];
-    await addUser(server.dataDir, 'alice', PASSWORD);
-    const again = await runFos(['user', 'add', 'alice', ...data, '--password-stdin'], `${PASSWORD}\n`);
-    expect(again.code).not.toBe(0);
-    expect(again.stderr).toContain('already exists');
-    const weak = await runFos(['user', 'add', 'weak', ...data, '--password-stdin'], 'short\n');
-    expect(weak.stderr).toContain('too short');
-    expect((await runFos(['user', 'add', 'nostdin', ...data])).stderr).toContain('use --password-stdin');
+  it(
+    'adds accounts and refuses duplicates, weak passwords and a missing password source',
+    async () => {
+      server = await startServer();
+      const data = ['--data', server.dataDir];
+      await addUser(server.dataDir, 'alice', PASSWORD);
+      const again = await runFos(['user', 'add', 'alice', ...data, '--password-stdin'], `${PASSWORD}\n`);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain('already exists');
+      const weak = await runFos(['user', 'add', 'weak', ...data, '--password-stdin'], 'short\n');
+      expect(weak.stderr).toContain('too short');
+      expect((await runFos(['user', 'add', 'nostdin', ...data])).stderr).toContain('use --password-stdin');
+      const list = await runFos(['user', 'list', ...data, '--json']);
+      expect((JSON.parse(list.stdout) as { name: string }[]).map((a) => a.name)).toEqual(['alice']);
+    },
+    CLI_TIMEOUT_MS,
+  );
 
-    const idPasswd = join(server.dataDir, '..', `id_passwd-${process.pid}.txt`);
-    await writeFile(idPasswd, 'bob:seedpass\nno colon here\ncarol:another:secret\n\nbad name:x\nbob:twice\n');
-    const imported = await runFos(['user', 'import', idPasswd, ...data]);
-    await rm(idPasswd);
-    expect(imported.stdout).toContain('imported 2 of 5 accounts');
-    expect(imported.stderr).toMatch(/:2: skipped/);
-    expect(imported.stderr).toMatch(/:5: skipped/);
-    expect(imported.stderr).toMatch(/:6: skipped/);
-    expect(imported.stderr).not.toContain('seedpass');
+  it(
+    "imports the seed's id_passwd.txt, reporting bad lines by number",
+    async () => {
+      server = await startServer();
+      const data = ['--data', server.dataDir];
+      const idPasswd = join(server.dataDir, 'id_passwd.txt');
+      await writeFile(idPasswd, 'bob:seedpass\nno colon here\ncarol:another:secret\n\nbad name:x\nbob:twice\n');
+      const imported = await runFos(['user', 'import', idPasswd, ...data]);
+      expect(imported.stdout).toContain('imported 2 of 5 accounts');
+      expect(imported.stderr).toMatch(/:2: skipped/);
+      expect(imported.stderr).toMatch(/:5: skipped/);
+      expect(imported.stderr).toMatch(/:6: skipped/);
+      expect(imported.stderr).not.toContain('seedpass');
+      const carol = await RawPeer.login(server.port, 'carol', 'another:secret');
+      await carol.quit();
+      const bob = await RawPeer.login(server.port, 'bob', 'seedpass');
+      await bob.quit();
+    },
+    CLI_TIMEOUT_MS,
+  );
 
-    const list = await runFos(['user', 'list', ...data, '--json']);
-    expect((JSON.parse(list.stdout) as { name: string }[]).map((a) => a.name).sort()).toEqual(['alice', 'bob', 'carol']);
-    const carol = await RawPeer.login(server.port, 'carol', 'another:secret');
-    await carol.quit();
+  it(
+    'changes a password and lists and revokes device tokens',
+    async () => {
+      server = await startServer();
+      const data = ['--data', server.dataDir];
+      await addUser(server.dataDir, 'alice', PASSWORD);
+      expect((await runFos(['user', 'passwd', 'alice', ...data, '--password-stdin'], 'a new long password\n')).code).toBe(0);
+      const old = await RawPeer.connect(server.port);
+      await old.request('HELLO', { version: 2 });
+      expect(errCode(await old.request('AUTH', { user: 'alice', password: PASSWORD }))).toBe('AUTH_FAILED');
+      const alice = await RawPeer.login(server.port, 'alice', 'a new long password');
+      const token = await alice.request('TOKEN', { device: 'phone' });
+      const tokens = await runFos(['user', 'tokens', 'alice', ...data, '--json']);
+      const [info] = JSON.parse(tokens.stdout) as { id: string; device: string }[];
+      expect(info).toMatchObject({ id: token.body['id'], device: 'phone' });
+      expect((await runFos(['user', 'tokens', 'alice', ...data, '--revoke', info!.id])).code).toBe(0);
+      expect(JSON.parse((await runFos(['user', 'tokens', 'alice', ...data, '--json'])).stdout)).toEqual([]);
+      await alice.quit();
+    },
+    CLI_TIMEOUT_MS,
+  );
 
-    expect((await runFos(['user', 'passwd', 'alice', ...data, '--password-stdin'], 'a new long password\n')).code).toBe(0);
-    const old = await RawPeer.connect(server.port);
-    await old.request('HELLO', { version: 2 });
-    expect(errCode(await old.request('AUTH', { user: 'alice', password: PASSWORD }))).toBe('AUTH_FAILED');
-    const alice = await RawPeer.login(server.port, 'alice', 'a new long password');
-    expect((await alice.upload('keep/me.txt', Buffer.from('mine'))).reply.head).toBe('OK');
-    const token = await alice.request('TOKEN', { device: 'phone' });
-    const tokens = await runFos(['user', 'tokens', 'alice', ...data, '--json']);
-    const [info] = JSON.parse(tokens.stdout) as { id: string; device: string }[];
-    expect(info).toMatchObject({ id: token.body['id'], device: 'phone' });
-    expect((await runFos(['user', 'tokens', 'alice', ...data, '--revoke', info!.id])).code).toBe(0);
-    expect(JSON.parse((await runFos(['user', 'tokens', 'alice', ...data, '--json'])).stdout)).toEqual([]);
-    await alice.quit();
-
-    expect((await runFos(['user', 'remove', 'alice', ...data])).stderr).toContain('--yes');
-    const removed = await runFos(['user', 'remove', 'alice', ...data, '--yes']);
-    expect(removed.code).toBe(0);
-    await expect(stat(join(server.dataDir, 'uploads', 'alice'))).rejects.toThrow();
-    const trashed = await readdir(join(server.dataDir, 'trash', 'alice'));
-    expect(trashed.some((name) => name.endsWith('-account'))).toBe(true);
-    const gone = await RawPeer.connect(server.port);
-    await gone.request('HELLO', { version: 2 });
-    expect(errCode(await gone.request('AUTH', { user: 'alice', password: 'a new long password' }))).toBe('AUTH_FAILED');
-  });
+  it(
+    'removes an account only with --yes off a terminal, and moves its files to the trash',
+    async () => {
+      server = await startServer();
+      const data = ['--data', server.dataDir];
+      await addUser(server.dataDir, 'alice', PASSWORD);
+      const alice = await RawPeer.login(server.port, 'alice', PASSWORD);
+      expect((await alice.upload('keep/me.txt', Buffer.from('mine'))).reply.head).toBe('OK');
+      await alice.quit();
+      expect((await runFos(['user', 'remove', 'alice', ...data])).stderr).toContain('--yes');
+      expect((await runFos(['user', 'remove', 'alice', ...data, '--yes'])).code).toBe(0);
+      await expect(stat(join(server.dataDir, 'uploads', 'alice'))).rejects.toThrow();
+      const trashed = await readdir(join(server.dataDir, 'trash', 'alice'));
+      expect(trashed.some((name) => name.endsWith('-account'))).toBe(true);
+      const gone = await RawPeer.connect(server.port);
+      await gone.request('HELLO', { version: 2 });
+      expect(errCode(await gone.request('AUTH', { user: 'alice', password: PASSWORD }))).toBe('AUTH_FAILED');
+    },
+    CLI_TIMEOUT_MS,
+  );
 });
 
 describe('--config', () => {
-  it("takes the server section's settings, with command-line flags winning", async () => {
+  it("takes the server section's settings, with command-line flags winning", { timeout: CLI_TIMEOUT_MS }, async () => {
     server = await startServer();
     const file = join(server.dataDir, 'server.json');
     await writeFile(file, JSON.stringify({ server: { data: server.dataDir, port: 1, graceMs: 1234 } }));
