@@ -2,8 +2,10 @@
  * Loopback throughput of one large upload and download through the real server process
  * and the client library. Run after `npm run build`:
  *
- *   node dist/bench/throughput.js [--mib 1024] [--compress] [--server-cpu-prof DIR]
+ *   node dist/bench/throughput.js [--mib 1024] [--compress] [--dir DIR] [--server-cpu-prof DIR]
  *
+ * `--dir DIR` puts the files and the server's data folder there (the system's temporary
+ * folder by default); on a tmpfs such as /dev/shm the disk drops out of the measurement.
  * `--server-cpu-prof DIR` runs the server under `node --cpu-prof` and leaves its profile in
  * DIR (summarise it with `node dist/bench/profile-top.js DIR/*.cpuprofile`).
  * Prints MB/s (10^6 bytes per second) for the upload (with and without the client's
@@ -80,10 +82,11 @@ async function main(): Promise<void> {
       mib: { type: 'string', default: '1024' },
       compress: { type: 'boolean', default: false },
       'server-cpu-prof': { type: 'string' },
+      dir: { type: 'string' },
     },
   });
   const bytes = Number(values.mib) * 1024 * 1024;
-  const scratch = await mkdtemp(join(tmpdir(), 'fos-throughput-'));
+  const scratch = await mkdtemp(join(values.dir ?? tmpdir(), 'fos-throughput-'));
   try {
     const dataDir = join(scratch, 'data');
     const store = await openSqliteStore(dataDir);
