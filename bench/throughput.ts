@@ -14,8 +14,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { open, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,7 +43,24 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
   }
 }
 
-async function startServerProcess(dataDir: string, profileDir: string | undefined): Promise<{ port: number; stop: () => Promise<void> }> {
+/** CPU seconds (user + system) a process has used, from /proc on Linux; null elsewhere. */
+async function cpuSecondsOf(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the file, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    // No /proc (macOS): the CPU figure is left out.
+    return null;
+  }
+}
+
+async function startServerProcess(
+  dataDir: string,
+  profileDir: string | undefined,
+): Promise<{ port: number; cpuSeconds: () => Promise<number | null>; stop: () => Promise<void> }> {
   const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
   const child = spawn(process.execPath, [...profile, FOS_BIN, 'server', '--data', dataDir, '--port', '0', '--log-format', 'json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -65,6 +82,7 @@ async function startServerProcess(dataDir: string, profileDir: string | undefine
   });
   return {
     port,
+    cpuSeconds: () => cpuSecondsOf(child.pid),
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -100,6 +118,8 @@ async function main(): Promise<void> {
       credentials: { kind: 'password', user: USER, password: PASSWORD },
     });
     try {
+      const serverCpuBefore = await server.cpuSeconds();
+      const clientCpuBefore = process.cpuUsage();
       let t = performance.now();
       await sha256File(source);
       const hashMs = performance.now() - t;
@@ -115,6 +135,16 @@ async function main(): Promise<void> {
       process.stdout.write(`upload (with hash)   ${rate(bytes, uploadMs)}\n`);
       process.stdout.write(`upload (transfer)    ${rate(bytes, uploadMs - hashMs)}\n`);
       process.stdout.write(`download             ${rate(bytes, downloadMs)}\n`);
+      // CPU time says what the machine could do without other load: MB moved per CPU second.
+      const serverCpuAfter = await server.cpuSeconds();
+      const clientCpu = process.cpuUsage(clientCpuBefore);
+      const clientSeconds = (clientCpu.user + clientCpu.system) / 1e6;
+      if (serverCpuBefore !== null && serverCpuAfter !== null) {
+        const serverSeconds = serverCpuAfter - serverCpuBefore;
+        process.stdout.write(`server CPU           ${serverSeconds.toFixed(2)} s for both transfers (${((2 * bytes) / 1e6 / serverSeconds).toFixed(0)} MB per CPU second)\n`);
+      }
+      process.stdout.write(`client CPU           ${clientSeconds.toFixed(2)} s for hash, upload and download\n`);
+      process.stdout.write(`wall clock           ${((hashMs + uploadMs + downloadMs) / 1000).toFixed(2)} s; load average ${loadavg()[0]?.toFixed(1)}\n`);
     } finally {
       await client.close();
       await server.stop();

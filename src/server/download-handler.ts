@@ -15,6 +15,9 @@ import type { DownloadSource } from './types.js';
 
 const gzipAsync = promisify(gzip);
 
+/** Bytes read from the file per read call (a whole number of chunks). */
+const READ_BYTES = 1024 * 1024;
+
 /**
  * DOWNLOAD from an offset.
  * @throws FosError from `Storage.openDownload` (before anything was sent).
@@ -45,19 +48,25 @@ async function send(ctx: OpContext, source: DownloadSource, compress: boolean, i
   let acked = source.offset;
   try {
     wire.sendLine(REPLY.sending, { entry: source.entry, offset: source.offset, length: source.length, compress: useGzip });
+    const { chunkBytes } = negotiated;
+    // Reads of several chunks at once: fewer trips to the file system's thread pool.
+    const readBytes = Math.max(chunkBytes, Math.floor(READ_BYTES / chunkBytes) * chunkBytes);
     for (;;) {
-      const piece = await source.read(negotiated.chunkBytes);
-      if (piece === null) break;
-      if (isWindowed) {
-        for (let message = wire.poll(); message !== undefined; message = wire.poll()) acked = ackOf(message, acked, sent);
-        while (sent - acked + piece.length > negotiated.windowBytes) acked = ackOf(await wire.next(idleMs), acked, sent);
+      const block = await source.read(readBytes);
+      if (block === null) break;
+      for (let at = 0; at < block.length; at += chunkBytes) {
+        const piece = block.subarray(at, Math.min(at + chunkBytes, block.length));
+        if (isWindowed) {
+          for (let message = wire.poll(); message !== undefined; message = wire.poll()) acked = ackOf(message, acked, sent);
+          while (sent - acked + piece.length > negotiated.windowBytes) acked = ackOf(await wire.next(idleMs), acked, sent);
+        }
+        await services.downloadThrottle?.take(ctx.user, piece.length);
+        const frame = useGzip ? await pack(piece) : { flags: 0, payload: piece };
+        const hasRoom = wire.sendFrame(frame.flags, frame.payload);
+        sent += piece.length;
+        metrics?.bytesOut.inc(piece.length);
+        if (!hasRoom) await wire.drained(idleMs);
       }
-      await services.downloadThrottle?.take(ctx.user, piece.length);
-      const frame = useGzip ? await pack(piece) : { flags: 0, payload: piece };
-      const hasRoom = wire.sendFrame(frame.flags, frame.payload);
-      sent += piece.length;
-      metrics?.bytesOut.inc(piece.length);
-      if (!hasRoom) await wire.drained(idleMs);
     }
     wire.sendLine(REPLY.eof, { sha256: source.entry.sha256 });
     return { bytes: sent - source.offset };
