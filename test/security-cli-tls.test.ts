@@ -26,7 +26,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server.dispose();
+  // undefined when beforeAll failed before the server started; the folders go regardless.
+  if ((server as TestServer | undefined) !== undefined) await server.dispose();
   await rm(dataDir, { recursive: true, force: true });
   await rm(home, { recursive: true, force: true });
 });

@@ -27,7 +27,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server.dispose();
+  // undefined when beforeAll failed before the server started; the folders go regardless.
+  if ((server as TestServer | undefined) !== undefined) await server.dispose();
   await rm(dataDir, { recursive: true, force: true });
   await rm(work, { recursive: true, force: true });
 });
