@@ -191,8 +191,9 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
   }
   const execution = mergeExecutions(executions);
   return finish({
-    // Only the last round's skips count: earlier ones were planned again.
-    execution: { ...execution, skipped: lastWord(executions) },
+    // The last round's skips count, and files still settling from any round: a later
+    // round looks only at the paths it retries, so it never planned those again.
+    execution: { ...execution, skipped: pendingSkips(executions) },
     guard,
     problems: lastPlan?.problems ?? [],
     planned,
@@ -302,7 +303,21 @@ function mergeExecutions(reports: readonly ExecutionReport[]): ExecutionReport {
   };
 }
 
-/** The skips of the last round. */
-function lastWord(reports: readonly ExecutionReport[]): readonly SkippedOp[] {
-  return reports[reports.length - 1]?.skipped ?? [];
+/**
+ * The skips of the last round, plus the settling files of earlier rounds that the last
+ * round did not look at again (issue 9: without them the agent forgot a settling file
+ * whenever a pass took a second round).
+ */
+function pendingSkips(reports: readonly ExecutionReport[]): readonly SkippedOp[] {
+  const last = reports[reports.length - 1]?.skipped ?? [];
+  const seen = new Set(last.map((s) => s.path));
+  const earlier: SkippedOp[] = [];
+  for (const report of reports.slice(0, -1)) {
+    for (const skip of report.skipped) {
+      if (skip.reason !== 'settling' || seen.has(skip.path)) continue;
+      seen.add(skip.path);
+      earlier.push(skip);
+    }
+  }
+  return [...earlier, ...last];
 }
