@@ -113,8 +113,7 @@ export class World {
       await proxy.close();
       throw new Error(`fos init ${name} failed (${String(result.code)}): ${result.stderr}`);
     }
-    const settings = JSON.parse(await readFile(config, 'utf8')) as Record<string, unknown>;
-    await writeFile(config, `${JSON.stringify({ ...settings, settleMs: 100, debounceMs: 50, ...options.agentSettings }, null, 2)}\n`);
+    await tuneAgent(config, { settleMs: 100, debounceMs: 50, ...options.agentSettings });
     return { name, home, folder, state, config, proxy, agent: new FosAgent(config) };
   }
 
@@ -272,4 +271,16 @@ export class World {
     await Promise.all(this.devices.map((d) => d.proxy.close()));
     await this.server.kill();
   }
+}
+
+/**
+ * Sets agent settings in a config `fos init` wrote: inside its `agent` section when it has
+ * one, at the top level otherwise (the older flat format).
+ */
+async function tuneAgent(config: string, settings: Readonly<Record<string, unknown>>): Promise<void> {
+  const parsed = JSON.parse(await readFile(config, 'utf8')) as Record<string, unknown>;
+  const section = parsed['agent'];
+  const next =
+    typeof section === 'object' && section !== null ? { ...parsed, agent: { ...(section as Record<string, unknown>), ...settings } } : { ...parsed, ...settings };
+  await writeFile(config, `${JSON.stringify(next, null, 2)}\n`);
 }
