@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { FosError, errnoCode } from '../errors.js';
 import { nodeFs, storageError } from '../fs/fs.js';
 import type { Fs } from '../fs/fs.js';
-import { HashingWriter } from '../fs/hash.js';
 import { normalizeRemotePath } from '../fs/remote-path.js';
 import type { Logger } from '../log/logger.js';
 import type { Entry } from '../protocol/types.js';
@@ -19,6 +18,7 @@ import type { Store, TrashRecord } from '../store/types.js';
 import { createDownloadSource } from './download-source.js';
 import { isAtOrUnder, live, notFound } from './entry-rules.js';
 import { PART_SUFFIX, PartLocks, partKey, purgeStaleParts } from './part-files.js';
+import { PartWriter } from './part-writer.js';
 import { checkUpload, commitUpload, makeFolder, movePath, removePath } from './storage-changes.js';
 import { diskPath } from './storage-context.js';
 import type { StorageContext } from './storage-context.js';
@@ -129,7 +129,7 @@ export class Storage {
       const held = await fileSize(partPath);
       const isResumable = held !== null && held <= meta.size;
       if (held !== null && !isResumable) await unlink(partPath);
-      const writer = await HashingWriter.open(partPath, { fs: ctx.fs, resume: isResumable });
+      const writer = await PartWriter.open(partPath, ctx.fs, isResumable);
       const commit = (from: string): Promise<Entry> => commitUpload(ctx, user, path, meta, quota, from);
       return createUploadSink({ path, meta, partPath, writer, release: releasePart, commit });
     } catch (err) {

@@ -33,7 +33,8 @@ export interface UploadSink {
   /** Bytes held now: `offset` plus what was written since. */
   readonly received: number;
   /**
-   * Appends bytes.
+   * Appends bytes and resolves once they are written. Calls may overlap without
+   * waiting: the bytes are hashed at the call and written in call order.
    * @throws FosError `FOS_ERR_STORE_TOO_LARGE` past the declared size (the partial file
    * is discarded), `FOS_ERR_STORE_NO_SPACE` when the disk is full, `FOS_ERR_STORE_WRITE`.
    */

@@ -15,6 +15,9 @@ import type { Quota } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
 
+/** Chunk writes queued at once before the next frame waits for the oldest. */
+const MAX_PENDING_WRITES = 4;
+
 /**
  * Runs one upload. Errors before READY and after EOF are thrown (the session answers ERR
  * and the connection goes on); an error while frames are in flight is answered here and
@@ -32,6 +35,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
   const metrics = services.metrics;
   metrics?.activeTransfers.inc();
   let bytes = 0;
+  const pending: Promise<void>[] = [];
   try {
     wire.sendLine(REPLY.ready, { offset: sink.offset });
     for (;;) {
@@ -42,16 +46,24 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
           const chunk = await unpack(message, negotiated);
           // Holding the acknowledgement back slows the client to the user's upload rate.
           await services.uploadThrottle?.take(user, chunk.length);
-          await sink.write(chunk);
+          // The write is queued, not awaited: the next frame is read and hashed while this
+          // one goes to disk. Each chunk is acknowledged once written, in order.
+          const written = sink.write(chunk).then(() => {
+            wire.sendLine(REPLY.ack, { offset: sink.received });
+          });
+          written.catch(() => undefined);
+          pending.push(written);
           bytes += chunk.length;
           metrics?.bytesIn.inc(chunk.length);
-          wire.sendLine(REPLY.ack, { offset: sink.received });
+          if (pending.length > MAX_PENDING_WRITES) await pending.shift();
           continue;
         }
         if (message.kind !== 'line' || message.head !== REPLY.eof) {
           throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', 'expected a data frame or EOF during an upload');
         }
+        await Promise.all(pending.splice(0));
       } catch (err) {
+        await Promise.allSettled(pending.splice(0));
         // Whatever arrived intact is a valid prefix of the file: keep it for a resume.
         await sink.suspend();
         const error = asFosError(err);

@@ -4,7 +4,7 @@
  */
 import { unlink, utimes } from 'node:fs/promises';
 import { FosError } from '../errors.js';
-import type { HashingWriter } from '../fs/hash.js';
+import type { PartWriter } from './part-writer.js';
 import type { Entry } from '../protocol/types.js';
 import type { Release } from './part-files.js';
 import type { UploadMeta, UploadSink } from './types.js';
@@ -15,7 +15,7 @@ export interface UploadSinkParts {
   readonly path: string;
   readonly meta: UploadMeta;
   readonly partPath: string;
-  readonly writer: HashingWriter;
+  readonly writer: PartWriter;
   /** Releases the partial file's key. */
   readonly release: Release;
   /** Moves the verified partial file into place and commits it. */
@@ -29,6 +29,8 @@ export function createUploadSink(parts: UploadSinkParts): UploadSink {
   const { path, meta, partPath, writer, release } = parts;
   const offset = writer.bytesWritten;
   let state: SinkState = 'open';
+  // A write that failed while others were queued may find the sink discarded already.
+  const isDone = (): boolean => state === 'done';
 
   const discard = async (): Promise<void> => {
     state = 'done';
@@ -45,7 +47,7 @@ export function createUploadSink(parts: UploadSinkParts): UploadSink {
     },
     async write(chunk) {
       if (state !== 'open') throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', 'the upload is already finished');
-      if (writer.bytesWritten + chunk.length > meta.size) {
+      if (writer.bytesQueued + chunk.length > meta.size) {
         await discard();
         throw new FosError(
           'FOS_ERR_STORE_TOO_LARGE',
@@ -56,17 +58,17 @@ export function createUploadSink(parts: UploadSinkParts): UploadSink {
         await writer.write(chunk);
       } catch (err) {
         // After a failed write the hash no longer matches the file: start over next time.
-        await discard();
+        if (!isDone()) await discard();
         throw err;
       }
     },
     async finish() {
       if (state !== 'open') throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', 'the upload is already finished');
-      if (writer.bytesWritten !== meta.size) {
+      if (writer.bytesQueued !== meta.size) {
         throw new FosError(
           'FOS_ERR_PROTO_BAD_REQUEST',
-          `EOF after ${writer.bytesWritten} of ${meta.size} bytes; send the rest, then EOF`,
-          { details: { offset: writer.bytesWritten } },
+          `EOF after ${writer.bytesQueued} of ${meta.size} bytes; send the rest, then EOF`,
+          { details: { offset: writer.bytesQueued } },
         );
       }
       state = 'finishing';
