@@ -170,14 +170,14 @@ export class PairWorker {
       this.#conflicts.splice(0, Math.max(0, this.#conflicts.length - MAX_CONFLICTS_SHOWN));
       if (report.guard !== null) log.error({ guard: report.guard.kind, deletions: report.guard.deletions, total: report.guard.total }, report.guard.message);
       for (const c of report.execution.conflicts) log.warn({ path: c.path, copy: c.copyPath }, 'conflict: both versions kept');
-      if (report.execution.offline) this.#retryLater(full, scope, hadRemote);
+      if (report.execution.offline) this.#retryLater(hadRemote);
       else if (report.retryAt !== null) this.#retryAt(report.retryAt, report);
       this.#options.onPass(report, null);
     } catch (err) {
       const error = asFosError(err);
       if (base.signal.aborted) return;
       log.warn({ err: error, code: error.code }, 'sync pass failed');
-      this.#retryLater(full, scope, hadRemote);
+      this.#retryLater(hadRemote);
       this.#options.onPass(null, error);
     } finally {
       this.#queue = 0;
@@ -185,10 +185,13 @@ export class PairWorker {
     }
   }
 
-  /** Puts the pass's work back and tries again after a backoff. */
-  #retryLater(full: boolean, scope: readonly string[] | undefined, remote: boolean): void {
-    if (full || scope === undefined) this.#full = true;
-    else for (const path of scope) this.#scope.add(path);
+  /**
+   * Puts the pass's work back and tries again after a backoff. The retry looks at the
+   * whole folder: the failed pass may have moved the change-feed cursor past changes it
+   * read but never carried out, which its own scope does not name (issue 9).
+   */
+  #retryLater(remote: boolean): void {
+    this.#full = true;
     if (remote) this.#remote = true;
     this.#failures += 1;
     this.#notBefore = this.#options.clock.now() + backoffMs(this.#failures, Math.random(), { baseMs: 500, maxMs: 30_000 });
