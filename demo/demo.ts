@@ -163,8 +163,10 @@ run()
   })
   .catch(async (err: unknown) => {
     process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    const logs = workDir;
+    for (const name of ['server.log', 'laptop-agent.log', 'desktop-agent.log']) {
+      const text = await readFile(join(workDir, name), 'utf8').catch(() => '');
+      if (text !== '') process.stderr.write(`--- last lines of ${name}\n${text.trimEnd().split('\n').slice(-15).join('\n')}\n`);
+    }
     await cleanup().catch(() => undefined);
-    process.stderr.write(`(logs were in ${logs})\n`);
     process.exit(1);
   });

@@ -1,13 +1,13 @@
 /**
  * `fos agent`: runs the sync agent until SIGTERM or SIGINT; then the transfer in hand
  * finishes, the manifests are saved and it exits 0. A second signal aborts at once.
- * Logs JSON to stdout (pino); `--metrics HOST:PORT` serves the agent's Prometheus metrics.
+ * Logs to stdout (pino: JSON, pretty on a terminal, or ECS with --log-format); `--metrics HOST:PORT` serves the agent's Prometheus metrics.
  */
 import type { Command } from 'commander';
 import { openSyncSession } from '../agent/sync-session.js';
 import { startAgent } from '../agent/runtime.js';
 import { systemClock } from '../client/index.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, parseLogFormat, parseLogLevel } from '../log/logger.js';
 import type { LogDestination } from '../log/logger.js';
 import { createAgentMetrics } from '../metrics/agent-metrics.js';
 import { parseListenAddress } from '../metrics/listen-address.js';
@@ -19,6 +19,8 @@ import { agentConfigPath, loadSyncSettings, readToken } from './sync-settings.js
 interface AgentFlags {
   readonly config?: string;
   readonly metrics?: string;
+  readonly logFormat?: string;
+  readonly logLevel?: string;
 }
 
 /** Registers `fos agent`. */
@@ -28,10 +30,15 @@ export function registerAgentCommand(program: Command, io: CliIo): void {
     .description('run the sync agent until stopped (watches the folders and the server)')
     .option('--config <file>', 'agent config (env FOS_AGENT_CONFIG, default ~/.config/fos/agent.json)')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics')
+    .option('--log-format <format>', 'json, pretty or ecs (default: pretty on a terminal, json otherwise)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: the config\'s logLevel)')
     .action(async (flags: AgentFlags) => {
       const settings = await loadSyncSettings(agentConfigPath(flags.config, io.env));
       const token = await readToken(settings.tokenFile);
-      const logger = createLogger({ level: settings.logLevel, format: 'json', destination: io.stdout as LogDestination, bindings: { component: 'agent', device: settings.device } });
+      const logger = createLogger({
+        level: flags.logLevel === undefined ? settings.logLevel : parseLogLevel(flags.logLevel),
+        ...(flags.logFormat === undefined ? {} : { format: parseLogFormat(flags.logFormat) }),
+        destination: io.stdout as LogDestination, bindings: { component: 'agent', device: settings.device } });
       const metrics = flags.metrics === undefined ? undefined : createAgentMetrics();
       let metricsServer: MetricsServer | null = null;
       if (metrics !== undefined && flags.metrics !== undefined) {
