@@ -129,7 +129,9 @@ export async function executePlan(ops: readonly Op[], ctx: OpContext, options: E
         bytesDownloaded += outcome.downloaded;
         if (outcome.conflict !== null) conflicts.push(outcome.conflict);
       } else {
-        skipped.push({ path, kind: op.kind, reason: outcome.reason });
+        // Every path the operation touches is left for later, not only its first: a refused
+        // MOVE's destination or a conflict's copy must be looked at again too (issue 9).
+        for (const p of opPaths(op)) skipped.push({ path: p, kind: op.kind, reason: outcome.reason });
       }
       options.onOutcome?.(op, outcome);
     } finally {
