@@ -49,7 +49,7 @@ export async function clusterServices(
   log.info({ store: describeStore(parseStoreSpec(spec)) }, 'store open');
   let hub: SharedWatchHub | undefined;
   try {
-    hub = noticesUrl === undefined ? undefined : openNoticeHub(noticesUrl, { onError: (err) => log.warn({ err }, 'notice channel failed') });
+    hub = noticesUrl === undefined ? undefined : await openNoticeHub(noticesUrl, { onError: (err) => log.warn({ err }, 'notice channel failed') });
   } catch (err) {
     await store.close();
     throw err;

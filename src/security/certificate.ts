@@ -11,7 +11,6 @@ import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { FosError, errnoCode } from '../errors.js';
 import { TEMP_PREFIX } from '../fs/remote-path.js';
 import { fingerprintOf } from './fingerprint.js';
@@ -101,6 +100,8 @@ async function generateInto(dataDir: string, dir: string, hostnames: readonly st
   await ensurePrivateDir(dataDir);
   const now = clock();
   const names = hostnames.length > 0 ? hostnames : DEFAULT_HOSTNAMES;
+  // Loaded on demand: only a server generating its certificate needs the library.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: names[0] ?? 'fos' }], {
     keyType: 'ec',
     curve: 'P-256',

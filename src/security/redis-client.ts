@@ -3,7 +3,7 @@
  * Redis is unreachable (no offline queue), so that a login or a transfer never hangs on it;
  * the limiters then fall back to counting in memory until Redis is back.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { FosError } from '../errors.js';
 
 /** How long to wait for the first connection by default. */
@@ -24,7 +24,9 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
     throw new FosError('FOS_ERR_CONFIG_INVALID', `the Redis URL must start with redis:// or rediss://, not '${url.slice(0, 40)}'`);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
-  const client = new Redis(url, {
+  // Loaded on demand: only servers configured with Redis need the driver.
+  const { Redis: RedisClient } = await import('ioredis');
+  const client = new RedisClient(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

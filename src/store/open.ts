@@ -6,8 +6,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FosError } from '../errors.js';
-import { openPostgresStore, redactUrl } from './postgres.js';
 import type { PostgresStoreOptions } from './postgres.js';
+import { redactUrl } from './redact-url.js';
 import { DB_FILE, SqliteStore, openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -109,11 +109,14 @@ export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {})
       }
       return store;
     }
-    case 'postgres':
+    case 'postgres': {
+      // Loaded on demand: the PostgreSQL driver is not needed by SQLite users or client commands.
+      const { openPostgresStore } = await import('./postgres.js');
       return openPostgresStore(
         location.url,
         options.onIdleError === undefined ? {} : { onIdleError: options.onIdleError },
       );
+    }
     default: {
       const never: never = location;
       return never;

@@ -19,6 +19,7 @@ import type { Row } from './postgres-rows.js';
 import { SQL } from './postgres-sql.js';
 import type { ExportBatch } from './sqlite-export.js';
 import type { NamedSql } from './postgres-sql.js';
+import { redactUrl } from './redact-url.js';
 import type {
   AccountPatch,
   Change,
@@ -47,17 +48,6 @@ type Statement = NamedSql | { readonly text: string };
 
 type Param = string | number | boolean | null | readonly (string | number | boolean)[];
 
-/** Hides the password from a connection string shown in messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    // Not a URL at all: show nothing of it rather than a secret.
-    return 'postgres://…';
-  }
-}
 
 /** The Store over PostgreSQL. Create it with {@link openPostgresStore}. */
 export class PostgresStore implements Store {

@@ -3,22 +3,27 @@
  * PostgreSQL LISTEN/NOTIFY (`postgres://`, `postgresql://`).
  */
 import { FosError } from '../../errors.js';
-import { createPgPool } from '../../store/postgres-pool.js';
-import { createPgNoticeHub } from './pg-hub.js';
-import { createRedisNoticeHub } from './redis-hub.js';
 import type { SharedHubOptions, SharedWatchHub } from './remote-hub.js';
 
 /** Connections the PostgreSQL hub uses: one listens, the others send. */
 const PG_HUB_CONNECTIONS = 3;
 
 /**
- * A hub over `url`; its `close()` also closes the connections it opened.
+ * A hub over `url`; its `close()` also closes the connections it opened. The Redis and
+ * PostgreSQL drivers are loaded only when a URL asks for them.
  * @throws FosError `FOS_ERR_CONFIG_INVALID` for a URL of another kind.
  */
-export function openNoticeHub(url: string, options: SharedHubOptions = {}): SharedWatchHub {
+export async function openNoticeHub(url: string, options: SharedHubOptions = {}): Promise<SharedWatchHub> {
   const scheme = /^([a-z][a-z0-9+.-]*):/iu.exec(url)?.[1]?.toLowerCase();
-  if (scheme === 'redis' || scheme === 'rediss') return createRedisNoticeHub(url, options);
+  if (scheme === 'redis' || scheme === 'rediss') {
+    const { createRedisNoticeHub } = await import('./redis-hub.js');
+    return createRedisNoticeHub(url, options);
+  }
   if (scheme === 'postgres' || scheme === 'postgresql') {
+    const [{ createPgPool }, { createPgNoticeHub }] = await Promise.all([
+      import('../../store/postgres-pool.js'),
+      import('./pg-hub.js'),
+    ]);
     const pool = createPgPool(url, {
       maxConnections: PG_HUB_CONNECTIONS,
       applicationName: 'fos-notices',
