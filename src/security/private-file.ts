@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FosError, errnoCode } from '../errors.js';
+import { FosError } from '../errors.js';
+import { fsyncDir } from '../fs/atomic.js';
 import { TEMP_PREFIX } from '../fs/remote-path.js';
 
 /** Permission bits of a private file. */
@@ -48,7 +49,7 @@ export async function writePrivateFileAtomic(path: string, data: string | Uint8A
     }
     await rename(temp, path);
     created = false;
-    await syncDir(dirname(path));
+    await fsyncDir(dirname(path));
   } catch (err) {
     if (created) {
       // The write already failed, and that error is what the caller needs; a leftover
@@ -68,19 +69,5 @@ export async function restrictToOwner(path: string): Promise<void> {
     await chmod(path, PRIVATE_FILE_MODE);
   } catch (err) {
     throw new FosError('FOS_ERR_STORE_WRITE', `cannot restrict permissions of ${path}`, { cause: err });
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (err) {
-    // Some platforms and network filesystems cannot fsync a folder; the rename is done,
-    // only its durability across a power cut is best effort there.
-    const code = errnoCode(err);
-    if (code !== 'EPERM' && code !== 'EISDIR' && code !== 'EINVAL') throw err;
-  } finally {
-    await handle.close();
   }
 }
