@@ -55,6 +55,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   let serverReachable = false;
   let serverError: string | null = null;
 
+  for (const pair of session.pairs) {
+    const recovery = pair.manifest.recovery;
+    // A corrupt manifest was moved aside and the pair starts from an empty base: say so,
+    // since the first pass then rescans and re-records everything (issue 9).
+    if (recovery !== null) {
+      logger.warn({ pair: pair.id, err: recovery.error, movedTo: recovery.movedTo }, 'manifest was corrupt; moved aside, rescanning the folder (nothing is deleted)');
+    }
+  }
   const onPass = (report: PassReport | null, error: Error | null): void => {
     if (report !== null) {
       serverReachable = !report.execution.offline;
