@@ -156,6 +156,9 @@ export class PairWorker {
           if (bytes === null) this.#transfers.delete(path);
           else this.#transfers.set(path, { path, direction, bytes, total, startedAt: this.#transfers.get(path)?.startedAt ?? this.#options.clock.now() });
         },
+        onHistoryReset: (serverRev, cursor) => {
+          log.warn({ serverRev, cursor }, "the server's history went back (database restored or damaged in a crash); rereading its whole change feed and rescanning");
+        },
         onOutcome: (op, outcome) => {
           if (outcome.kind === 'failed') log.warn({ op: op.kind, path: outcome.error.path, code: outcome.error.code, nextRetryAt: outcome.error.nextRetryAt }, 'operation failed');
           else if (outcome.kind === 'done' && op.kind !== 'updateBase' && op.kind !== 'dropBase') log.info({ op: op.kind, path: 'path' in op ? op.path : op.from }, 'synced');

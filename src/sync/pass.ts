@@ -47,6 +47,12 @@ export interface PassOptions {
   readonly onTransfer?: (path: string, direction: 'upload' | 'download', bytes: number | null, total: number) => void;
   readonly onQueue?: ExecutorOptions['onQueue'];
   readonly onOutcome?: ExecutorOptions['onOutcome'];
+  /**
+   * Told when the server's revision is behind the one this pair last saw (its database was
+   * restored or lost its last writes in a crash): the pass then reads the whole change
+   * feed again and looks at the whole folder.
+   */
+  readonly onHistoryReset?: (serverRev: number, cursor: number) => void;
 }
 
 const EMPTY_EXECUTION: ExecutionReport = Object.freeze({
@@ -117,7 +123,18 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
   const maxRounds = Math.max(1, options.maxRounds ?? 3);
 
   for (let round = 0; round < maxRounds; round += 1) {
-    const listing = await options.run((c) => c.changesSince(pair.view.cursor, { ...optionalPath(pair.view.feedPath), signal: options.signal }));
+    const feed = (since: number) => options.run((c) => c.changesSince(since, { ...optionalPath(pair.view.feedPath), signal: options.signal }));
+    let listing = await feed(pair.view.cursor);
+    if (listing.rev < pair.view.cursor) {
+      // The server's history went back: the revisions this pair saw after listing.rev were
+      // lost there, and changes made since reuse their numbers, so the feed from our cursor
+      // would hide them for good. Rebuild the view from the whole feed; reconcile compares
+      // content, so equal files are re-recorded and nothing is deleted for it.
+      options.onHistoryReset?.(listing.rev, pair.view.cursor);
+      pair.view.reset();
+      listing = await feed(0);
+      scope = [''];
+    }
     const touched = pair.view.apply(listing);
     if (!scope.includes('')) scope = minimalScope([...scope, ...touched]);
     if (scope.length === 0) break;

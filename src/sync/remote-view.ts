@@ -92,6 +92,17 @@ export class RemoteView {
     return touched;
   }
 
+  /**
+   * Forgets everything: the next feed request starts from revision 0 and rebuilds the view.
+   * For a server whose history went back (issue 9: a database restored or copied from a
+   * crash), where revisions after its current one mean nothing any more.
+   */
+  reset(): void {
+    this.entries.clear();
+    this.#cursor = 0;
+    this.#dirty = true;
+  }
+
   /** Writes the view atomically. @throws FosError when the state folder cannot be written. */
   async save(): Promise<void> {
     if (!this.#dirty) return;
