@@ -80,6 +80,26 @@ export async function runCycle(world: World, options: CycleOptions): Promise<Cyc
   const kills: KillKind[] = [];
   const dead = new Set<string>();
   const devices = world.devices;
+  const killOne = async (): Promise<void> => {
+    const kind: KillKind = random() < 0.4 ? 'server' : random() < 0.7 ? 'agent' : 'both';
+    kills.push(kind);
+    if (kind !== 'agent') {
+      await world.server.kill();
+      // The server comes back at once, on the same data folder.
+      await world.restartServer();
+    }
+    if (kind !== 'server') {
+      const victim = devices[Math.floor(random() * devices.length)];
+      if (victim === undefined) return;
+      await victim.agent.kill();
+      dead.add(victim.name);
+      // Half the agents come back during the phase, the others after it.
+      if (random() < 0.5) {
+        victim.agent.start();
+        dead.delete(victim.name);
+      }
+    }
+  };
   const phase = await editUnderFault(world, {
     fault: spec,
     durationMs: options.editMs,
@@ -90,28 +110,12 @@ export async function runCycle(world: World, options: CycleOptions): Promise<Cyc
       if (fault === 'refuse') for (const d of devices) d.proxy.dropAll();
       while (killAt.length > 0 && (killAt[0] ?? 0) <= elapsed) {
         killAt.shift();
-        const kind: KillKind = random() < 0.4 ? 'server' : random() < 0.7 ? 'agent' : 'both';
-        kills.push(kind);
-        if (kind !== 'agent') {
-          await world.server.kill();
-          // The server stays down for a moment, then comes back (on the same data folder).
-          await world.restartServer();
-        }
-        if (kind !== 'server') {
-          const victim = devices[Math.floor(random() * devices.length)];
-          if (victim !== undefined) {
-            await victim.agent.kill();
-            dead.add(victim.name);
-            // An agent killed early comes back during the phase; late ones after it.
-            if (random() < 0.5) {
-              victim.agent.start();
-              dead.delete(victim.name);
-            }
-          }
-        }
+        await killOne();
       }
     },
   });
+  // Kills due at the very end of the phase, after its last poll.
+  for (; killAt.length > 0; killAt.shift()) await killOne();
   const violations: Violation[] = [...phase.violations];
   for (const device of devices) {
     if (!device.agent.isRunning && !dead.has(device.name)) {
