@@ -154,11 +154,19 @@ export class World {
     for (const device of this.devices) device.proxy.setTarget({ host: '127.0.0.1', port: this.server.port });
   }
 
+  /**
+   * A client logged in to the server directly (not through a proxy); close it when done.
+   * @throws FosError when the server cannot be reached.
+   */
+  connect(): Promise<FosClient> {
+    return FosClient.connect({ address: { host: '127.0.0.1', port: this.server.port }, credentials: { kind: 'password', user: USER, password: PASSWORD }, timeoutMs: 10_000 });
+  }
+
   /** The server's LIST of everything, or null when it cannot be reached. */
   async listing(): Promise<Tree | null> {
     let client: FosClient;
     try {
-      client = await FosClient.connect({ address: { host: '127.0.0.1', port: this.server.port }, credentials: { kind: 'password', user: USER, password: PASSWORD }, timeoutMs: 10_000 });
+      client = await this.connect();
     } catch {
       return null;
     }

@@ -217,15 +217,20 @@ export async function issueToken(
 }
 
 /**
- * Checks a device token and records its use; returns the user it belongs to.
+ * Checks a device token and records its use (best effort); returns the user it belongs to.
  * @throws FosError `FOS_ERR_AUTH_FAILED` for a malformed, unknown or revoked token; store
- * errors as is.
+ * errors of the lookup as is.
  */
 export async function verifyToken(store: Store, token: string, now: number): Promise<string> {
   if (!TOKEN_SHAPE.test(token)) throw new FosError('FOS_ERR_AUTH_FAILED', FAILED_TOKEN);
   const record = await store.findToken(hashToken(token));
   if (record === null) throw new FosError('FOS_ERR_AUTH_FAILED', FAILED_TOKEN);
-  await store.touchToken(record.id, now);
+  try {
+    await store.touchToken(record.id, now);
+  } catch {
+    // The last-used time is only shown in `fos token list`: a store that cannot record it
+    // (a full disk, issue 9) must not lock every device out, reads included.
+  }
   return record.user;
 }
 
