@@ -41,6 +41,13 @@ export interface UploadOptions {
   readonly signal?: AbortSignal;
   /** gzip the chunks that shrink, when the server supports it (default false). */
   readonly compress?: boolean;
+  /**
+   * Told when the server committed a complete, verified version but the local file
+   * changed after its bytes were read (the upload then still throws
+   * `FOS_ERR_SYNC_LOCAL_CHANGED`): the server holds the version that was read, and a
+   * caller keeping a manifest must record it, or the next pass sees two new versions.
+   */
+  readonly onCommittedThenChanged?: (entry: Entry) => void;
 }
 
 /**
@@ -82,7 +89,10 @@ export async function uploadFile(
       // Size or mtime moved: the server will answer CHECKSUM and discard its partial copy.
       const changed = await hasChanged(file, before);
       const entry = await sender.finish();
-      if (changed) throw changedError(localPath);
+      if (changed) {
+        options.onCommittedThenChanged?.(entry);
+        throw changedError(localPath);
+      }
       options.onProgress?.({ bytes: size, total: size });
       return entry;
     } catch (err) {

@@ -143,6 +143,9 @@ async function upload(ctx: OpContext, path: string, local: LocalState, baseRev: 
   if (!(await stillMatches(source, local))) return skipped('changedLocally');
   const total = local.size;
   ctx.onTransfer(path, 'upload', 0, total);
+  // The scan's size and mtime with what the server committed: a later change of the file
+  // shows as a local change against this record.
+  const record = (entry: Entry): void => ctx.base.set(path, { kind: 'file', size: entry.size, sha256: entry.sha256, mtimeMs: local.mtimeMs, rev: entry.rev });
   try {
     const entry = await ctx.run((c) =>
       c.upload(source, remotePathOf(ctx, path), {
@@ -150,9 +153,13 @@ async function upload(ctx: OpContext, path: string, local: LocalState, baseRev: 
         mtimeMs: Math.floor(local.mtimeMs),
         signal: ctx.signal,
         onProgress: (p) => ctx.onTransfer(path, 'upload', p.bytes, p.total),
+        // Issue 9: edited after its bytes were read, the file still landed whole on the
+        // server; without this record the next round saw two new versions and made a
+        // conflict copy of the device's own edit.
+        onCommittedThenChanged: record,
       }),
     );
-    ctx.base.set(path, { kind: 'file', size: entry.size, sha256: entry.sha256, mtimeMs: local.mtimeMs, rev: entry.rev });
+    record(entry);
     return done(entry.size, 0);
   } catch (err) {
     if (err instanceof FosError && err.code === 'FOS_ERR_SYNC_LOCAL_CHANGED') return skipped('changedLocally');
