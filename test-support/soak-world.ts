@@ -135,11 +135,21 @@ export class World {
    */
   async write(device: Device, path: string, data: Uint8Array): Promise<string> {
     const hash = this.ledger.add(data);
-    const scratch = join(device.home, 'scratch', randomBytes(6).toString('hex'));
-    await writeFile(scratch, data);
     const target = join(device.folder, path);
     await mkdir(dirname(target), { recursive: true });
-    await rename(scratch, target);
+    const scratch = join(device.home, 'scratch', randomBytes(6).toString('hex'));
+    await writeFile(scratch, data);
+    try {
+      await rename(scratch, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      // The folder is a mount of its own (a rename cannot cross it): go through a
+      // temporary name beside the target, one the agent ignores.
+      const beside = join(dirname(target), `.fos-tmp-world-${randomBytes(6).toString('hex')}`);
+      await writeFile(beside, data);
+      await rm(scratch);
+      await rename(beside, target);
+    }
     return hash;
   }
 

@@ -5,6 +5,7 @@
  * can. A pass that fails to reach the server puts its work back and is retried with
  * backoff; a pass that leaves files settling or paths backing off comes back at their time.
  */
+import { stat } from 'node:fs/promises';
 import { backoffMs } from '../client/index.js';
 import type { Clock } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
@@ -18,6 +19,12 @@ import type { PairStatus } from './status-types.js';
 
 /** Longest a burst of events may hold a pass back. */
 const MAX_DEBOUNCE_WAIT_MS = 1000;
+/**
+ * How often the agent looks at each folder's identity: a folder unmounted, replaced, or
+ * moved back gives no watcher event or server notice (issue 9).
+ */
+export const ROOT_RECHECK_MS = 2000;
+const ROOT_GUARDS: ReadonlySet<string> = new Set(['rootMissing', 'rootReplaced']);
 const MAX_CONFLICTS_SHOWN = 50;
 
 /** What a worker needs from the agent. */
@@ -30,6 +37,8 @@ export interface WorkerOptions {
   readonly passOptions: () => PassOptions;
   /** Told after every pass, and when the server was (un)reachable. */
   readonly onPass: (report: PassReport | null, error: Error | null) => void;
+  /** Told when the folder is back after it was missing or not itself: watch it anew. */
+  readonly onRootBack?: () => void;
 }
 
 /** A folder pair's scheduler. `close()` waits for the pass in hand. */
@@ -74,6 +83,23 @@ export class PairWorker {
   touchAll(delayMs = 0): void {
     this.#full = true;
     this.#schedule(delayMs);
+  }
+
+  /**
+   * Looks at the folder's identity (one stat): while it is missing or not itself, and when
+   * it no longer looks like the folder recorded, a full pass decides what it is now.
+   */
+  async checkRoot(): Promise<void> {
+    if (this.#closed) return;
+    const guard = this.#lastReport?.guard?.kind;
+    if (guard !== undefined && ROOT_GUARDS.has(guard)) {
+      this.touchAll();
+      return;
+    }
+    const recorded = this.pair.manifest.root;
+    if (recorded === null) return;
+    const stats = await stat(this.pair.local).catch(() => null);
+    if (stats === null || stats.dev !== recorded.dev || stats.ino !== recorded.ino) this.touchAll();
   }
 
   /** Resolves when no pass runs and none is due now (tests, shutdown). */
@@ -168,10 +194,15 @@ export class PairWorker {
         this.#failures = 0;
         this.#notBefore = 0;
       }
+      const previousGuard = this.#lastReport?.guard ?? null;
       this.#lastReport = report;
       this.#conflicts.push(...report.execution.conflicts);
       this.#conflicts.splice(0, Math.max(0, this.#conflicts.length - MAX_CONFLICTS_SHOWN));
-      if (report.guard !== null) log.error({ guard: report.guard.kind, deletions: report.guard.deletions, total: report.guard.total }, report.guard.message);
+      // Once per guard, not once per recheck of a folder that stays gone.
+      if (report.guard !== null && report.guard.kind !== previousGuard?.kind) {
+        log.error({ guard: report.guard.kind, deletions: report.guard.deletions, total: report.guard.total }, report.guard.message);
+      }
+      this.#watchRoot(previousGuard?.kind ?? null, report.guard?.kind ?? null);
       for (const c of report.execution.conflicts) log.warn({ path: c.path, copy: c.copyPath }, 'conflict: both versions kept');
       if (report.execution.offline) this.#retryLater(hadRemote);
       else if (report.retryAt !== null) this.#retryAt(report.retryAt, report);
@@ -198,6 +229,16 @@ export class PairWorker {
     if (remote) this.#remote = true;
     this.#failures += 1;
     this.#notBefore = this.#options.clock.now() + backoffMs(this.#failures, Math.random(), { baseMs: 500, maxMs: 30_000 });
+  }
+
+  /** A folder back after it was missing or not itself: the agent watches it anew. */
+  #watchRoot(before: string | null, now: string | null): void {
+    const wasGone = before !== null && ROOT_GUARDS.has(before);
+    const isGone = now !== null && ROOT_GUARDS.has(now);
+    if (wasGone && !isGone) {
+      this.#options.logger.info({ local: this.pair.local }, 'folder is back; syncing again');
+      this.#options.onRootBack?.();
+    }
   }
 
   /** Paths settling or backing off: look at them again when they are due. */

@@ -9,11 +9,12 @@ import type { Logger } from '../log/logger.js';
 import type { AgentMetrics } from '../metrics/agent-metrics.js';
 import type { PassReport } from '../sync/engine-types.js';
 import { reloadIgnore } from '../sync/folder-pair.js';
+import type { FolderPair } from '../sync/folder-pair.js';
 import { pairReconcile, passOptions } from './sync-session.js';
 import type { SyncSession } from './sync-session.js';
 import { watchLocal } from './local-watch.js';
 import type { LocalWatch } from './local-watch.js';
-import { PairWorker } from './pair-worker.js';
+import { PairWorker, ROOT_RECHECK_MS } from './pair-worker.js';
 import { watchRemote } from './remote-watch.js';
 import { writeStatusFile, socketPath } from './status-file.js';
 import { listenStatusSocket } from './status-socket.js';
@@ -53,6 +54,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const graceful = new AbortController();
   const startedAt = clock.now();
   let serverReachable = false;
+  let stopping: Promise<void> | null = null;
   let serverError: string | null = null;
 
   for (const pair of session.pairs) {
@@ -87,6 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
           return { ...base, ...pairReconcile(base, pair), stop: graceful.signal };
         },
         onPass,
+        onRootBack: () => rewatch(pair),
       }),
   );
 
@@ -103,7 +106,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   });
   const socket: StatusSocket = await listenStatusSocket(socketPath(settings.stateDir), status);
 
-  const watches: LocalWatch[] = workers.map((worker) =>
+  const startWatch = (worker: PairWorker): LocalWatch =>
     watchLocal(
       worker.pair,
       {
@@ -116,8 +119,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         },
       },
       logger,
-    ),
-  );
+    );
+  const watches = new Map<PairWorker, LocalWatch>(workers.map((worker) => [worker, startWatch(worker)]));
+  // A folder moved back or remounted is another inode than the one watched: watch anew.
+  const rewatch = (pair: FolderPair): void => {
+    const worker = workers.find((w) => w.pair === pair);
+    if (worker === undefined || stopping !== null) return;
+    const old = watches.get(worker);
+    watches.set(worker, startWatch(worker));
+    old?.close().catch((err: unknown) => logger.warn({ err }, 'cannot close a watcher'));
+  };
 
   const remote = watchRemote({
     pool: session.pool,
@@ -153,14 +164,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const rescanTimer = setInterval(() => {
     for (const worker of workers) worker.touchAll();
   }, settings.rescanIntervalSec * 1000);
+  const rootTimer = setInterval(() => {
+    for (const worker of workers) worker.checkRoot().catch((err: unknown) => logger.warn({ err }, 'cannot check the folder'));
+  }, ROOT_RECHECK_MS);
 
   const ready = (async () => {
-    await Promise.all(watches.map((w) => w.ready));
+    await Promise.all([...watches.values()].map((w) => w.ready));
     for (const worker of workers) worker.touchAll();
     logger.info({ pairs: session.pairs.map((p) => ({ local: p.local, remote: p.remote })) }, 'agent started');
   })();
 
-  let stopping: Promise<void> | null = null;
   return {
     ready,
     status,
@@ -169,8 +182,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         logger.info('agent stopping');
         graceful.abort();
         clearInterval(rescanTimer);
+        clearInterval(rootTimer);
         clearInterval(saveTimer);
-        await Promise.all(watches.map((w) => w.close()));
+        await Promise.all([...watches.values()].map((w) => w.close()));
         await Promise.all(workers.map((w) => w.close()));
         hard.abort();
         await remote;
