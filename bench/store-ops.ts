@@ -43,7 +43,8 @@ function change(writer: number, i: number): Change {
   return { path: `w${writer}/d${i % 50}/f${i}.txt`, kind: 'file', size: 100 + (i % 900), mtimeMs: 1_700_000_000_000 + i, sha256: SHA, deleted: false };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
+/** The p-th percentile of sorted values (0 for none). */
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 }
@@ -104,7 +105,8 @@ async function sqliteCases(options: Options): Promise<StoreOpsResult[]> {
   }
 }
 
-async function withDatabase<T>(adminUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
+/** Runs `fn` on a database of its own, created through `adminUrl` and dropped after. */
+export async function withDatabase<T>(adminUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
   const name = `fos_bench_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
