@@ -208,7 +208,12 @@ export async function movePath(
   });
 }
 
-async function removeEmptyDir(path: string): Promise<void> {
+/**
+ * Removes a folder on disk if it is empty; one that is gone already, or still holds files
+ * nobody committed, is left as it is.
+ * @throws FosError `FOS_ERR_STORE_WRITE` for any other failure.
+ */
+export async function removeEmptyDir(path: string): Promise<void> {
   try {
     await rmdir(path);
   } catch (err) {

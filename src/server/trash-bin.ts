@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FosError, errnoCode } from '../errors.js';
 import { fsyncDir } from '../fs/atomic.js';
 import { storageError } from '../fs/fs.js';
@@ -123,6 +123,17 @@ export class TrashBin {
     await fsyncDir(userTrash(this.#layout, user), { fs: this.#fs });
   }
 
+  /**
+   * Where the file of a kept version is, or null for a record that points outside the
+   * trash (never written by fos; such a record is skipped, not followed).
+   */
+  fileOf(record: TrashRecord): string | null {
+    const target = resolve(this.#layout.trash, record.storedAs);
+    const rel = relative(this.#layout.trash, target);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
+    return target;
+  }
+
   /** Kept versions of a user under a folder (`''` for all). */
   list(user: string, prefix: string): Promise<TrashRecord[]> {
     return this.#store.listTrash(user, prefix);
@@ -137,11 +148,8 @@ export class TrashBin {
   async purge(before: number): Promise<number> {
     const records = await this.#store.purgeTrash(before);
     for (const record of records) {
-      const target = resolve(this.#layout.trash, record.storedAs);
-      const rel = relative(this.#layout.trash, target);
-      // A record never points outside the trash; one that does is skipped, not followed.
-      if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..') continue;
-      await rm(target, { recursive: true, force: true });
+      const target = this.fileOf(record);
+      if (target !== null) await rm(target, { recursive: true, force: true });
     }
     let swept = 0;
     for (const user of await namesIn(this.#layout.trash)) {
