@@ -112,7 +112,8 @@ async function codeOf(promise: Promise<unknown>): Promise<FosErrorCode | 'resolv
 }
 
 describe('fos restore with two devices', () => {
-  it('returns a folder to a recorded moment on the server and both devices; a dry run changes nothing; a restore can be undone', async () => {
+  // Five `fos` processes and a dozen sync passes: generous on a loaded machine.
+  it('returns a folder to a recorded moment on the server and both devices; a dry run changes nothing; a restore can be undone', { timeout: 180_000 }, async () => {
     const user = await newUser();
     const common = { host: server.host, port: server.port, user, password: PASSWORD, parent: scratch };
     const a = await openDevice({ ...common, name: 'laptop' });
