@@ -12,8 +12,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientPool } from '../src/client/index.js';
 import type { RestoreReport } from '../src/client/index.js';
-import { FosError } from '../src/errors.js';
-import type { FosErrorCode } from '../src/errors.js';
 import { addUser, runFos, startServer } from './support/server.js';
 import type { RunResult, TestServer } from './support/server.js';
 import { openDevice, treeOf } from './support/sync-device.js';
@@ -65,6 +63,19 @@ function poolFor(user: string): ClientPool {
   return new ClientPool({ address: { host: server.host, port: server.port }, credentials: { kind: 'password', user, password: PASSWORD }, size: 1 });
 }
 
+/** Runs `fn` with a new account, a client pool logged in to it and a local scratch folder. */
+async function withAccount(fn: (user: string, pool: ClientPool, local: string) => Promise<void>): Promise<void> {
+  const user = await newUser();
+  const local = join(scratch, `${user}-files`);
+  await mkdir(local, { recursive: true });
+  const pool = poolFor(user);
+  try {
+    await fn(user, pool, local);
+  } finally {
+    await pool.close();
+  }
+}
+
 /** A moment strictly after every commit so far: waits (polling) until the clock has passed it. */
 async function moment(): Promise<number> {
   const at = Date.now();
@@ -99,16 +110,6 @@ async function settle(a: SyncDevice, b: SyncDevice): Promise<void> {
     if (passes.every((pass) => pass.inSync && pass.planned.length === 0)) return;
   }
   throw new Error('the devices did not settle in 5 rounds');
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<FosErrorCode | 'resolved'> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof FosError) return err.code;
-    throw err;
-  }
-  return 'resolved';
 }
 
 describe('fos restore with two devices', () => {
@@ -203,13 +204,9 @@ describe('fos restore with two devices', () => {
 
 describe('RESTORE at the protocol level', () => {
   it('dates a kept version by its commit, not by the uploader’s mtime, and a MOVE keeps the old name’s version', async () => {
-    const user = await newUser();
-    const local = join(scratch, `${user}-files`);
-    await mkdir(local, { recursive: true });
-    await writeFile(join(local, 'old'), 'made long ago');
-    await utimes(join(local, 'old'), new Date('2001-01-01T00:00:00Z'), new Date('2001-01-01T00:00:00Z'));
-    const pool = poolFor(user);
-    try {
+    await withAccount(async (_user, pool, local) => {
+      await writeFile(join(local, 'old'), 'made long ago');
+      await utimes(join(local, 'old'), new Date('2001-01-01T00:00:00Z'), new Date('2001-01-01T00:00:00Z'));
       const before = Date.now();
       await pool.run((client) => client.upload(join(local, 'old'), 'a.txt'));
       await pool.run((client) => client.move('a.txt', 'b.txt'));
@@ -219,55 +216,41 @@ describe('RESTORE at the protocol level', () => {
       expect(kept?.trashedAt).toBeGreaterThanOrEqual(kept?.validFrom ?? Number.POSITIVE_INFINITY);
       // The moved file is still whole under its new name.
       expect(await pool.run((client) => client.stat('b.txt'))).toMatchObject({ sha256: kept?.sha256 });
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
-
   it('refuses hostile paths with BAD_PATH, on the wire and on the command line', async () => {
-    const user = await newUser();
-    const pool = poolFor(user);
-    try {
+    await withAccount(async (user, pool) => {
       const at = Date.now() - 1_000;
       for (const path of ['../x', 'a/../../x', '/etc', 'a\\b', 'a\u0000b', 'C:/x', 'a//b', './a']) {
-        expect(await codeOf(pool.run((client) => client.restore(path, at))), path).toBe('FOS_ERR_PATH_BAD');
+        await expect(pool.run((client) => client.restore(path, at)), path).rejects.toMatchObject({ code: 'FOS_ERR_PATH_BAD' });
       }
-    } finally {
-      await pool.close();
-    }
-    const cli = await fos(user, ['restore', '../x', '--at', '1h']);
-    expect(cli.code).toBe(2);
-    expect(cli.stderr).toContain('FOS_ERR_PATH_BAD');
+      const cli = await fos(user, ['restore', '../x', '--at', '1h']);
+      expect(cli.code).toBe(2);
+      expect(cli.stderr).toContain('FOS_ERR_PATH_BAD');
+    });
   });
 
   it('refuses ambiguous, future and too old moments with exit 2, and says why', async () => {
-    const user = await newUser();
-    const bare = await fos(user, ['restore', 'docs', '--at', '1764000000']);
-    expect(bare.code).toBe(2);
-    expect(bare.stderr).toMatch(/ambiguous/);
-    const future = await fos(user, ['restore', 'docs', '--at', new Date(Date.now() + 3_600_000).toISOString()]);
-    expect(future.code).toBe(2);
-    expect(future.stderr).toMatch(/future/);
-    // The server keeps 7 days of trash here.
-    const old = await fos(user, ['restore', 'docs', '--at', '8d']);
-    expect(old.code).toBe(2);
-    expect(old.stderr).toMatch(/retention window \(7 days\)/);
-    const pool = poolFor(user);
-    try {
-      expect(await codeOf(pool.run((client) => client.restore('docs', Date.now() + 60_000)))).toBe('FOS_ERR_PROTO_BAD_REQUEST');
-      expect(await codeOf(pool.run((client) => client.restore('docs', Date.now() - 8 * 86_400_000)))).toBe('FOS_ERR_PROTO_BAD_REQUEST');
-    } finally {
-      await pool.close();
-    }
+    await withAccount(async (user, pool) => {
+      const bare = await fos(user, ['restore', 'docs', '--at', '1764000000']);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toMatch(/ambiguous/);
+      const future = await fos(user, ['restore', 'docs', '--at', new Date(Date.now() + 3_600_000).toISOString()]);
+      expect(future.code).toBe(2);
+      expect(future.stderr).toMatch(/future/);
+      // The server keeps 7 days of trash here.
+      const old = await fos(user, ['restore', 'docs', '--at', '8d']);
+      expect(old.code).toBe(2);
+      expect(old.stderr).toMatch(/retention window \(7 days\)/);
+      const refused = { code: 'FOS_ERR_PROTO_BAD_REQUEST' };
+      await expect(pool.run((client) => client.restore('docs', Date.now() + 60_000))).rejects.toMatchObject({ ...refused, details: { reason: 'future' } });
+      await expect(pool.run((client) => client.restore('docs', Date.now() - 8 * 86_400_000))).rejects.toMatchObject({ ...refused, details: { reason: 'retention' } });
+    });
   });
 
   it('reports a version whose file left the trash and leaves the current file alone (exit 4)', async () => {
-    const user = await newUser();
-    const local = join(scratch, `${user}-files`);
-    await mkdir(local, { recursive: true });
-    const pool = poolFor(user);
-    try {
+    await withAccount(async (user, pool, local) => {
       await writeFile(join(local, 'v1'), 'version one');
       await writeFile(join(local, 'v2'), 'version two');
       await writeFile(join(local, 'other'), 'other one');
@@ -290,18 +273,12 @@ describe('RESTORE at the protocol level', () => {
       const tree = await serverTree(user);
       expect(tree['docs/x.txt']).toBe((await treeOf(local))['v2']);
       expect(tree['docs/y.txt']).toBe((await treeOf(local))['other']);
-    } finally {
-      await pool.close();
-    }
+    });
   });
 
   it('turns a folder back into a file and a file back into a folder, and creates the folders above', async () => {
-    const user = await newUser();
-    const local = join(scratch, `${user}-files`);
-    await mkdir(local, { recursive: true });
-    await writeFile(join(local, 'f'), 'a file');
-    const pool = poolFor(user);
-    try {
+    await withAccount(async (user, pool, local) => {
+      await writeFile(join(local, 'f'), 'a file');
       await pool.run((client) => client.upload(join(local, 'f'), 'top/deep/x'));
       await pool.run((client) => client.upload(join(local, 'f'), 'top/deep/y/inner'));
       const recorded = await serverTree(user);
@@ -325,8 +302,6 @@ describe('RESTORE at the protocol level', () => {
       expect(listed.entries.map((e) => e.path)).toEqual(['top', 'top/deep', 'top/deep/x', 'top/deep/y', 'top/deep/y/inner']);
       // Nothing of the restore's own work folder is left behind.
       expect(await readdir(join(server.dataDir, 'tmp', user)).catch(() => [])).toEqual([]);
-    } finally {
-      await pool.close();
-    }
+    });
   });
 });
