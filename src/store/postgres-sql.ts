@@ -67,8 +67,10 @@ export const SQL = {
   /** $1 user, $2 the path itself, [$3, $4) the paths below it. */
   listCommittedUnder: sql(
     'list_committed_under',
-    `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries
-     WHERE user_name = $1 AND (path = $2 OR (path >= $3 AND path < $4)) AND NOT deleted ORDER BY path`,
+    `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user_name = $1 AND path = $2 AND NOT deleted
+     UNION ALL
+     SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user_name = $1 AND path >= $3 AND path < $4 AND NOT deleted
+     ORDER BY path`,
   ),
   changesSince: sql(
     'changes_since',

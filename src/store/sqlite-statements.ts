@@ -36,7 +36,7 @@ export class SqliteStatements {
   readonly listAll: Statement<[string], EntryRow>;
   readonly listSubtree: Statement<[string, string, string], EntryRow>;
   readonly listCommittedAll: Statement<[string], CommittedEntryRow>;
-  readonly listCommittedUnder: Statement<[string, string, string, string], CommittedEntryRow>;
+  readonly listCommittedUnder: Statement<[string, string, string, string, string], CommittedEntryRow>;
   readonly changesSince: Statement<[string, number], EntryRow>;
   readonly getCounters: Statement<[string], { rev: number; bytes: number; files: number }>;
   readonly bumpRev: Statement<[string], { rev: number }>;
@@ -84,9 +84,12 @@ export class SqliteStatements {
     this.listCommittedAll = db.prepare(
       `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user = ? AND deleted = 0 ORDER BY path`,
     );
+    // Two index lookups, not one OR: SQLite would scan all of the user's entries for the OR.
     this.listCommittedUnder = db.prepare(
-      `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries
-       WHERE user = ? AND (path = ? OR (path >= ? AND path < ?)) AND deleted = 0 ORDER BY path`,
+      `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user = ? AND path = ? AND deleted = 0
+       UNION ALL
+       SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user = ? AND path >= ? AND path < ? AND deleted = 0
+       ORDER BY path`,
     );
     this.changesSince = db.prepare(
       `SELECT ${ENTRY_COLUMNS} FROM entries WHERE user = ? AND rev > ? ORDER BY rev, path`,

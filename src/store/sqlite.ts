@@ -211,7 +211,7 @@ export class SqliteStore implements Store {
     return this.#sync('list entries', () => {
       if (path === '') return this.#q.listCommittedAll.all(user).map(toCommittedEntry);
       const { low, high } = subtreeRange(path);
-      return this.#q.listCommittedUnder.all(user, path, low, high).map(toCommittedEntry);
+      return this.#q.listCommittedUnder.all(user, path, user, low, high).map(toCommittedEntry);
     });
   }
 
