@@ -231,7 +231,8 @@ describe('RESTORE at the protocol level', () => {
     });
   });
 
-  it('refuses ambiguous, future and too old moments with exit 2, and says why', async () => {
+  // Four `fos` processes: generous on a loaded machine.
+  it('refuses ambiguous, future and too old moments with exit 2, says why, and notes a folder with nothing then or now', { timeout: 120_000 }, async () => {
     await withAccount(async (user, pool) => {
       const bare = await fos(user, ['restore', 'docs', '--at', '1764000000']);
       expect(bare.code).toBe(2);
@@ -243,6 +244,9 @@ describe('RESTORE at the protocol level', () => {
       const old = await fos(user, ['restore', 'docs', '--at', '8d']);
       expect(old.code).toBe(2);
       expect(old.stderr).toMatch(/retention window \(7 days\)/);
+      const nothing = await fos(user, ['restore', 'no-such-folder', '--at', '1h']);
+      expect(nothing.code).toBe(0);
+      expect(nothing.stderr).toContain('nothing at no-such-folder, then or now');
       const refused = { code: 'FOS_ERR_PROTO_BAD_REQUEST' };
       await expect(pool.run((client) => client.restore('docs', Date.now() + 60_000))).rejects.toMatchObject({ ...refused, details: { reason: 'future' } });
       await expect(pool.run((client) => client.restore('docs', Date.now() - 8 * 86_400_000))).rejects.toMatchObject({ ...refused, details: { reason: 'retention' } });

@@ -43,6 +43,10 @@ export function registerRestoreCommand(program: Command, io: CliIo): void {
     });
     if (flags.json === true) printJson(io, report);
     else printReport(io, report);
+    // Most often a mistyped folder: say so rather than succeed in silence.
+    if (report.steps.length === 0 && report.unchanged === 0 && flags.quiet !== true) {
+      io.stderr.write(`fos: note: nothing at ${folder === '' ? 'the root' : folder}, then or now\n`);
+    }
     if (report.unrecoverable > 0) {
       const versions = report.unrecoverable === 1 ? 'version is' : 'versions are';
       throw new FosError(
