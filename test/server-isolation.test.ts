@@ -70,6 +70,7 @@ function requestsFor(path: string): [string, Record<string, unknown>][] {
     ['LIST', { path }],
     ['LIST', { path, since: 0 }],
     ['TRASH', { path }],
+    ['RESTORE', { path, at: Date.now() - 1_000 }],
   ];
 }
 
@@ -119,9 +120,11 @@ describe('isolation', () => {
     for (const [head, body] of requestsFor('link/private/secret.txt')) {
       alice.send(head, body);
       const reply = await alice.line();
-      // The change feed and the trash of a path that never had an entry are simply empty.
+      // The change feed, the trash and a restore of a path that never had an entry are simply empty.
       const isEmpty =
-        (reply.head === 'EOF' && body['since'] !== undefined) || (reply.head === 'OK' && head === 'TRASH' && (reply.body['items'] as unknown[]).length === 0);
+        (reply.head === 'EOF' && body['since'] !== undefined) ||
+        (reply.head === 'OK' && head === 'TRASH' && (reply.body['items'] as unknown[]).length === 0) ||
+        (reply.head === 'OK' && head === 'RESTORE' && reply.body['rev'] === null && reply.body['unchanged'] === 0);
       const outcome = isEmpty ? 'NOT_FOUND' : errCode(reply);
       expect(['BAD_PATH', 'NOT_FOUND'], head).toContain(outcome);
     }

@@ -39,7 +39,7 @@ function token(user: string, id: string, createdAt = T0): TokenRecord {
   return { id, user, device: `${id}-device`, tokenHash: `hash-${id}`, createdAt, lastUsedAt: null };
 }
 
-function trash(user: string, id: string, path: string, trashedAt: number): TrashRecord {
+function trash(user: string, id: string, path: string, trashedAt: number, validFrom = T0): TrashRecord {
   return {
     id,
     user,
@@ -48,7 +48,7 @@ function trash(user: string, id: string, path: string, trashedAt: number): Trash
     mtimeMs: T0,
     sha256: SHA_A,
     rev: 1,
-    validFrom: T0,
+    validFrom,
     trashedAt,
     storedAs: `${user}/${id}`,
   };
@@ -446,6 +446,67 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('returns full entries', async () => {
         const [entry] = await store.listEntries('alice', { prefix: 'ab', recursive: false });
         expect(entry).toEqual({ path: 'ab/y', kind: 'file', size: 1, mtimeMs: T0, sha256: SHA_A, rev: 1, deleted: false });
+      });
+    });
+
+    describe('listCommitted', () => {
+      it('lists live entries at a path and below it with the time of their commit', async () => {
+        await store.commit('alice', [dir('a'), file('a/x'), file('ab')], T0);
+        await store.commit('alice', [file('a/y', 2, SHA_B)], T0 + 10);
+        await store.commit('alice', [file('a/x', 5, SHA_B)], T0 + 20);
+        await store.commit('bob', [file('a/z')], T0 + 30);
+        const under = await store.listCommitted('alice', 'a');
+        expect(under.map((e) => [e.path, e.committedAt])).toEqual([
+          ['a', T0],
+          ['a/x', T0 + 20],
+          ['a/y', T0 + 10],
+        ]);
+        expect(under[1]).toEqual({ ...file('a/x', 5, SHA_B), rev: 3, committedAt: T0 + 20 });
+      });
+
+      it('is segment-aware, leaves tombstones out, and lists a file as itself', async () => {
+        await store.commit('alice', [file('a/x'), file('a/gone'), file('ab/c'), file('a%'), file('b')], T0);
+        await store.commit('alice', [gone('a/gone')], T0 + 5);
+        expect(paths(await store.listCommitted('alice', 'a'))).toEqual(['a/x']);
+        expect(paths(await store.listCommitted('alice', 'b'))).toEqual(['b']);
+        expect(paths(await store.listCommitted('alice', 'a%'))).toEqual(['a%']);
+        expect(paths(await store.listCommitted('alice', ''))).toEqual(['a%', 'a/x', 'ab/c', 'b']);
+        expect(await store.listCommitted('alice', 'missing')).toEqual([]);
+        expect(await store.listCommitted('bob', '')).toEqual([]);
+      });
+    });
+
+    describe('listTrashAt', () => {
+      it('returns the versions current at a time: validFrom <= at < trashedAt', async () => {
+        // a: three versions one after the other; b: one version; c: under another user.
+        await store.addTrash(trash('alice', 'a1', 'd/a', T0 + 10, T0));
+        await store.addTrash(trash('alice', 'a2', 'd/a', T0 + 20, T0 + 10));
+        await store.addTrash(trash('alice', 'a3', 'd/a', T0 + 30, T0 + 20));
+        await store.addTrash(trash('alice', 'b1', 'd/b', T0 + 15, T0 + 5));
+        await store.addTrash(trash('bob', 'c1', 'd/a', T0 + 30, T0));
+        const ids = async (path: string, at: number): Promise<string[]> =>
+          (await store.listTrashAt('alice', path, at)).map((r) => r.id);
+        expect(await ids('d', T0 - 1)).toEqual([]);
+        expect(await ids('d', T0)).toEqual(['a1']);
+        expect(await ids('d', T0 + 5)).toEqual(['a1', 'b1']);
+        expect(await ids('d', T0 + 10)).toEqual(['a2', 'b1']);
+        expect(await ids('d', T0 + 15)).toEqual(['a2']);
+        expect(await ids('d', T0 + 29)).toEqual(['a3']);
+        expect(await ids('d', T0 + 30)).toEqual([]);
+        expect(await ids('', T0 + 12)).toEqual(['a2', 'b1']);
+        expect(await ids('d/a', T0 + 12)).toEqual(['a2']);
+        expect((await store.listTrashAt('alice', 'd', T0 + 12))[0]).toEqual(trash('alice', 'a2', 'd/a', T0 + 20, T0 + 10));
+      });
+
+      it('is segment-aware and orders by path, then trashedAt, then id', async () => {
+        await store.addTrash(trash('alice', 't2', 'a/x', T0 + 20));
+        await store.addTrash(trash('alice', 't1', 'a/x', T0 + 20));
+        await store.addTrash(trash('alice', 't0', 'a/x', T0 + 10));
+        await store.addTrash(trash('alice', 't3', 'ab', T0 + 20));
+        await store.addTrash(trash('alice', 't4', 'a', T0 + 20));
+        expect((await store.listTrashAt('alice', 'a', T0 + 5)).map((r) => r.id)).toEqual(['t4', 't0', 't1', 't2']);
+        expect((await store.listTrashAt('alice', 'a/x', T0 + 15)).map((r) => r.id)).toEqual(['t1', 't2']);
+        expect(await store.listTrashAt('bob', 'a', T0 + 5)).toEqual([]);
       });
     });
 

@@ -16,6 +16,7 @@ import { registerDownloadCommand } from './download.js';
 import { registerPreviewCommand } from './preview.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerMoveCommand } from './move.js';
+import { registerRestoreCommand } from './restore.js';
 import { registerShellCommand } from './shell.js';
 import { registerInitCommand } from './init.js';
 import { registerSyncCommand } from './sync.js';
@@ -37,6 +38,7 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerPreviewCommand(program, io);
   registerDeleteCommand(program, io);
   registerMoveCommand(program, io);
+  registerRestoreCommand(program, io);
   registerShellCommand(program, io);
   registerInitCommand(program, io);
   registerSyncCommand(program, io);

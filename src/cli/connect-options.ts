@@ -243,16 +243,20 @@ export function printError(io: CliIo, err: FosError): void {
   io.stderr.write(`fos: ${err.message} (${err.code})\n`);
 }
 
-const programsWithExamples = new WeakSet<Command>();
+const programExamples = new WeakMap<Command, string[]>();
 
 /**
  * Adds one example line to `fos --help` (under a shared "Examples:" heading), so the
- * top-level help shows an example for every command.
+ * top-level help shows an example for every command. One help hook prints them all: a
+ * hook per command would pass the emitter's listener limit as commands are added.
  */
 export function addProgramExample(program: Command, example: string): void {
-  if (!programsWithExamples.has(program)) {
-    programsWithExamples.add(program);
-    program.addHelpText('after', '\nExamples:');
+  let examples = programExamples.get(program);
+  if (examples === undefined) {
+    const list: string[] = [];
+    examples = list;
+    programExamples.set(program, list);
+    program.addHelpText('after', () => ['', 'Examples:', ...list.map((line) => `  $ ${line}`)].join('\n'));
   }
-  program.addHelpText('after', `  $ ${example}`);
+  examples.push(example);
 }

@@ -12,7 +12,7 @@ export type { PoolOptions } from './pool.js';
 export { TRANSIENT_CODES, backoffMs, isTransient, retry } from './retry.js';
 export type { BackoffOptions, RetryInfo, RetryOptions } from './retry.js';
 export { FosClient } from './session.js';
-export type { DeleteOptions, MoveOptions, SignalOptions, TrashItem } from './session.js';
+export type { DeleteOptions, MoveOptions, RestoreOptions, SignalOptions, TrashItem } from './session.js';
 export { uploadFile } from './upload.js';
 export type { UploadOptions } from './upload.js';
 export type {
@@ -26,6 +26,8 @@ export type {
   Notice,
   Preview,
   ProgressFn,
+  RestoreReport,
+  RestoreStep,
   ServerAddress,
   TransferProgress,
 } from './types.js';

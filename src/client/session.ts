@@ -12,10 +12,10 @@ import { Connection } from './connection.js';
 import { expectHead } from './replies.js';
 import { downloadFile, previewFile, statEntry } from './download.js';
 import type { DownloadOptions } from './download.js';
-import { listAll } from './listing.js';
+import { listAll, restoreAll } from './listing.js';
 import { uploadFile } from './upload.js';
 import type { UploadOptions } from './upload.js';
-import type { ConnectionOptions, IssuedToken, Listing, Negotiated, Notice, Preview } from './types.js';
+import type { ConnectionOptions, IssuedToken, Listing, Negotiated, Notice, Preview, RestoreReport } from './types.js';
 
 /** A kept version in the server's trash. */
 export type TrashItem = z.infer<typeof trashItemSchema>;
@@ -31,6 +31,12 @@ export interface DeleteOptions extends SignalOptions {
   readonly baseRev?: number | null;
   /** Delete a folder with everything in it. */
   readonly recursive?: boolean;
+}
+
+/** Options of `restore`. */
+export interface RestoreOptions extends SignalOptions {
+  /** Report what would change, change nothing. */
+  readonly dryRun?: boolean;
 }
 
 /** Options of `move`. */
@@ -161,6 +167,18 @@ export class FosClient {
   async trash(path = '', options: SignalOptions = {}): Promise<TrashItem[]> {
     const line = expectHead(await this.connection.request(REQUEST.trash, path === '' ? {} : { path }, options.signal), REPLY.ok);
     return decodeReply(replySchemas.trash, line).items;
+  }
+
+  /**
+   * Returns a folder ('' for everything) to its state at `atMs` (ms since the epoch) in one
+   * commit on the server: old versions come back from the trash, files added since go to
+   * the trash. Every change is in the report; unchanged paths are only counted.
+   * @throws FosError `FOS_ERR_PATH_BAD`, `FOS_ERR_PROTO_BAD_REQUEST` (details.reason `future`
+   * or `retention`), `FOS_ERR_PATH_EXISTS` (a file above the folder), connection errors.
+   */
+  async restore(path: string, atMs: number, options: RestoreOptions = {}): Promise<RestoreReport> {
+    const args = { ...(path === '' ? {} : { path }), at: atMs, ...(options.dryRun === true ? { dryRun: true } : {}) };
+    return restoreAll(this.connection, args, options.signal);
   }
 
   /**

@@ -3,6 +3,8 @@
  * (connect, clock) that tests and TLS plug into.
  */
 import type { Duplex } from 'node:stream';
+import type { z } from 'zod';
+import type { restoreStepSchema, restoreSummarySchema } from '../protocol/messages.js';
 import type { Entry } from '../protocol/types.js';
 
 /** Where a server listens. */
@@ -79,6 +81,12 @@ export interface Listing {
   readonly entries: readonly Entry[];
   readonly rev: number;
 }
+
+/** One change of a restore (docs/protocol.md "Restore"). */
+export type RestoreStep = z.infer<typeof restoreStepSchema>;
+
+/** What a restore did, or would do with `dryRun`: the counts, the revision and every change. */
+export type RestoreReport = z.infer<typeof restoreSummarySchema> & { readonly steps: readonly RestoreStep[] };
 
 /** A device token as issued: the secret is shown once. */
 export interface IssuedToken {

@@ -7,7 +7,7 @@
  * Only writes go through the seam. Reads (hashing, downloads) use node:fs directly: a read
  * fault has no recovery path worth testing apart from the error itself.
  */
-import { open, mkdir, rename, unlink } from 'node:fs/promises';
+import { link, open, mkdir, rename, unlink } from 'node:fs/promises';
 import { FosError, errnoCode } from '../errors.js';
 
 /** How `openForWrite` opens a file. */
@@ -32,6 +32,8 @@ export interface WritableFile {
 export interface Fs {
   openForWrite(path: string, mode: WriteMode): Promise<WritableFile>;
   rename(from: string, to: string): Promise<void>;
+  /** A second name for an existing file (a hard link); fails with EEXIST when `to` exists. */
+  link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdirp(path: string): Promise<void>;
   /** fsync a directory so that a rename or a new name in it survives a crash. */
@@ -77,6 +79,7 @@ async function syncDirNode(path: string): Promise<void> {
 export const nodeFs: Fs = Object.freeze({
   openForWrite: openNode,
   rename: (from: string, to: string) => rename(from, to),
+  link: (from: string, to: string) => link(from, to),
   unlink: (path: string) => unlink(path),
   mkdirp: async (path: string) => {
     await mkdir(path, { recursive: true });

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FosError } from '../errors.js';
 import { nodeFs, withWriteFault } from './fs.js';
-import { HashingWriter, sha256File, sha256Hex } from './hash.js';
+import { HashingWriter, copyFileHashed, sha256File, sha256Hex } from './hash.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 let dir: string;
@@ -100,5 +100,35 @@ describe('HashingWriter', () => {
     await writer.write(new Uint8Array(100));
     await expect(writer.write(new Uint8Array(1))).rejects.toMatchObject({ code: 'FOS_ERR_STORE_NO_SPACE' });
     await writer.close();
+  });
+});
+
+describe('copyFileHashed', () => {
+  it('copies the bytes and reports their size and SHA-256; the source stays', async () => {
+    const big = bytes(700_001);
+    await writeFile(join(dir, 'src'), big);
+    const copied = await copyFileHashed(join(dir, 'src'), join(dir, 'dst'));
+    expect(copied).toEqual({ bytes: big.length, sha256: createHash('sha256').update(big).digest('hex') });
+    expect(Buffer.compare(await readFile(join(dir, 'dst')), Buffer.from(big))).toBe(0);
+    expect((await readFile(join(dir, 'src'))).length).toBe(big.length);
+  });
+
+  it('a missing source is PATH_NOT_FOUND and creates nothing', async () => {
+    await expect(copyFileHashed(join(dir, 'missing'), join(dir, 'dst'))).rejects.toMatchObject({ code: 'FOS_ERR_PATH_NOT_FOUND' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('never overwrites an existing target', async () => {
+    await writeFile(join(dir, 'src'), 'new');
+    await writeFile(join(dir, 'dst'), 'old');
+    await expect(copyFileHashed(join(dir, 'src'), join(dir, 'dst'))).rejects.toBeInstanceOf(FosError);
+    expect(await readFile(join(dir, 'dst'), 'utf8')).toBe('old');
+  });
+
+  it('a full disk is STORE_NO_SPACE and leaves no partial copy', async () => {
+    await writeFile(join(dir, 'src'), bytes(10_000));
+    const fs = withWriteFault(nodeFs, { afterBytes: 100 });
+    await expect(copyFileHashed(join(dir, 'src'), join(dir, 'dst'), { fs })).rejects.toMatchObject({ code: 'FOS_ERR_STORE_NO_SPACE' });
+    expect(await readdir(dir)).toEqual(['src']);
   });
 });

@@ -159,3 +159,46 @@ export class HashingWriter {
     await this.#file.close();
   }
 }
+
+/** What `copyFileHashed` wrote. */
+export interface CopiedFile {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/**
+ * Copies `from` into a new file `to` (which must not exist), hashing the bytes as they are
+ * written, and fsyncs it. On failure the partial copy is removed.
+ * @throws FosError `FOS_ERR_PATH_NOT_FOUND` when `from` is missing, `FOS_ERR_STORE_NO_SPACE`
+ * when the disk is full, `FOS_ERR_STORE_WRITE` otherwise (an existing `to` included).
+ */
+export async function copyFileHashed(from: string, to: string, options: { readonly fs?: Fs } = {}): Promise<CopiedFile> {
+  const fs = options.fs ?? nodeFs;
+  // Opened before the target exists, so a missing source leaves nothing behind.
+  const source = createReadStream(from);
+  const opened = new Promise<void>((resolve, reject) => {
+    source.once('open', () => resolve());
+    source.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (err) {
+    throw storageError(err, `cannot read ${from}`);
+  }
+  const writer = await HashingWriter.open(to, { fs }).catch((err: unknown) => {
+    source.destroy();
+    throw err;
+  });
+  try {
+    for await (const chunk of source) await writer.write(chunk as Buffer);
+    const sha256 = await writer.finish();
+    return { bytes: writer.bytesWritten, sha256 };
+  } catch (err) {
+    source.destroy();
+    await writer.close();
+    // The copy failed and that error is what the caller needs; a leftover partial file sits
+    // in a folder of fos's own and is swept with it.
+    await fs.unlink(to).catch(() => undefined);
+    throw storageError(err, `cannot copy ${from}`);
+  }
+}

@@ -37,6 +37,7 @@ export const REQUEST = {
   list: 'LIST',
   watch: 'WATCH',
   trash: 'TRASH',
+  restore: 'RESTORE',
   quit: 'QUIT',
 } as const;
 
@@ -50,6 +51,7 @@ export const REPLY = {
   ack: 'CHUNK RECEIVED',
   sending: 'SENDING',
   entries: 'ENTRIES',
+  steps: 'STEPS',
   eof: 'EOF',
   notice: 'NOTICE',
   shutdown: 'SERVER SHUTDOWN',
@@ -84,7 +86,7 @@ export const MAX_REPLY_LINE_BYTES = 4 * 1024 * 1024;
 /** Largest data frame payload: a full chunk plus gzip's worst-case growth. */
 export const MAX_FRAME_BYTES = MAX_CHUNK_BYTES + 64 * 1024;
 
-/** ENTRIES lines are cut when their JSON passes this many bytes. */
+/** ENTRIES and STEPS lines are cut when their JSON passes this many bytes. */
 export const ENTRIES_BATCH_BYTES = 256 * 1024;
 
 /** PREVIEW's default byte count, as in the seed. */

@@ -53,6 +53,7 @@ const schemas = {
   [REQUEST.list]: z.object({ path: path.optional(), recursive: z.boolean().optional(), since: rev.optional() }),
   [REQUEST.watch]: z.object({ since: rev.optional() }),
   [REQUEST.trash]: z.object({ path: path.optional() }),
+  [REQUEST.restore]: z.object({ path: path.optional(), at: count, dryRun: z.boolean().optional() }),
   [REQUEST.quit]: z.object({}),
 } as const;
 
@@ -106,7 +107,50 @@ export const trashItemSchema = z.object({
   mtimeMs,
   sha256: z.string(),
   rev,
+  /** When the version became current; absent from servers that predate restores. */
+  validFrom: count.optional(),
   trashedAt: count,
+});
+
+const kind = z.enum(['file', 'dir']);
+const replaces = kind.nullable();
+
+/** One change of a RESTORE, as `STEPS` lines carry it (docs/protocol.md "Restore"). */
+export const restoreStepSchema = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('restore'),
+    path: z.string(),
+    kind: z.literal('file'),
+    size: count,
+    sha256: z.string(),
+    mtimeMs,
+    validFrom: count,
+    trashedAt: count,
+    replaces,
+  }),
+  z.object({ action: z.literal('delete'), path: z.string(), kind, size: count, sha256: z.string() }),
+  z.object({ action: z.literal('mkdir'), path: z.string(), kind: z.literal('dir'), size: count, sha256: z.string(), replaces }),
+  z.object({
+    action: z.literal('unrecoverable'),
+    path: z.string(),
+    kind: z.literal('file'),
+    size: count,
+    sha256: z.string(),
+    reason: z.enum(['missing', 'damaged']),
+  }),
+]);
+
+/** The summary that ends a RESTORE. */
+export const restoreSummarySchema = z.object({
+  path: z.string(),
+  at: count,
+  dryRun: z.boolean(),
+  restored: count,
+  deleted: count,
+  created: count,
+  unchanged: count,
+  unrecoverable: count,
+  rev: rev.nullable(),
 });
 
 /** Reply bodies the client decodes. */
@@ -131,6 +175,8 @@ export const replySchemas = {
   token: z.object({ token: z.string().min(1), id: z.string() }),
   tokens: z.object({ tokens: z.array(tokenInfoSchema) }),
   trash: z.object({ items: z.array(trashItemSchema) }),
+  steps: z.object({ steps: z.array(restoreStepSchema) }),
+  restored: restoreSummarySchema,
 } as const;
 
 /** Decodes a reply body with a schema, or throws FosError naming the malformed reply. */

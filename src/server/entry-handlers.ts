@@ -2,9 +2,9 @@
  * The FOS/2 requests on entries that move no file bytes: STAT, LIST (a folder or the
  * change feed), MKDIR, DELETE, MOVE, TRASH.
  */
-import { ENTRIES_BATCH_BYTES, REPLY } from '../protocol/constants.js';
+import { REPLY } from '../protocol/constants.js';
 import type { RequestArgs } from '../protocol/messages.js';
-import type { Entry } from '../protocol/types.js';
+import { sendBatches } from './batches.js';
 import type { OpContext, OpResult } from './session-types.js';
 
 /** STAT. @throws FosError `FOS_ERR_PATH_BAD`, `FOS_ERR_PATH_NOT_FOUND`. */
@@ -26,29 +26,9 @@ export async function handleList(ctx: OpContext, args: RequestArgs<'LIST'>): Pro
     args.since === undefined
       ? await storage.list(ctx.user, path, args.recursive === true)
       : await storage.changesSince(ctx.user, args.since, path);
-  await sendEntries(ctx, listing.entries);
+  await sendBatches(ctx, REPLY.entries, 'entries', listing.entries);
   ctx.wire.sendLine(REPLY.eof, { rev: listing.rev });
   return {};
-}
-
-async function sendEntries(ctx: OpContext, entries: readonly Entry[]): Promise<void> {
-  const { wire } = ctx;
-  let batch: Entry[] = [];
-  let batchBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const hasRoom = wire.sendLine(REPLY.entries, { entries: batch });
-    batch = [];
-    batchBytes = 0;
-    if (!hasRoom) await wire.drained(ctx.services.settings.idleTimeoutMs);
-  };
-  for (const entry of entries) {
-    const bytes = Buffer.byteLength(JSON.stringify(entry)) + 1;
-    if (batchBytes + bytes > ENTRIES_BATCH_BYTES) await flush();
-    batch.push(entry);
-    batchBytes += bytes;
-  }
-  await flush();
 }
 
 /** MKDIR. @throws FosError `FOS_ERR_PATH_BAD`, `FOS_ERR_PATH_EXISTS`. */
@@ -90,6 +70,7 @@ export async function handleTrash(ctx: OpContext, args: RequestArgs<'TRASH'>): P
     mtimeMs: r.mtimeMs,
     sha256: r.sha256,
     rev: r.rev,
+    validFrom: r.validFrom,
     trashedAt: r.trashedAt,
   }));
   ctx.wire.sendLine(REPLY.ok, { items });

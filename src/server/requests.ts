@@ -10,6 +10,7 @@ import { handleRevoke, handleToken, handleTokens } from './account-handlers.js';
 import { handleDownload, handlePreview } from './download-handler.js';
 import { handleDelete, handleList, handleMkdir, handleMove, handleStat, handleTrash } from './entry-handlers.js';
 import type { OpContext, OpResult } from './session-types.js';
+import { handleRestore } from './restore-handler.js';
 import { handleUpload } from './upload-handler.js';
 import { handleWatch } from './watch-handler.js';
 
@@ -67,6 +68,8 @@ async function dispatch(ctx: OpContext, request: Request): Promise<OpResult> {
       return handleWatch(ctx, request.args);
     case REQUEST.trash:
       return handleTrash(ctx, request.args);
+    case REQUEST.restore:
+      return handleRestore(ctx, request.args);
     case REQUEST.token:
       return handleToken(ctx, request.args);
     case REQUEST.tokens:

@@ -67,8 +67,9 @@ export async function commitUpload(
     const now = ctx.clock.now();
     const parents = await missingParents(ctx, user, path, now);
     const target = await diskPath(ctx, user, path);
-    const existing = live(await ctx.store.getEntry(user, path));
-    if (existing !== null && (await ctx.trash.keep(user, existing, target, now)) !== null) await ctx.trash.sync(user);
+    // checkUpload refused a folder at the path, so this lists the file alone, if any.
+    const [existing] = await ctx.store.listCommitted(user, path);
+    if (existing !== undefined && (await ctx.trash.keep(user, existing, target, now)) !== null) await ctx.trash.sync(user);
     await makeParents(ctx, target);
     try {
       await ctx.fs.rename(partPath, target);
@@ -132,23 +133,17 @@ export async function removePath(
     if (entry === null) throw notFound(path);
     const now = ctx.clock.now();
     const target = await diskPath(ctx, user, path);
-    if (entry.kind === 'file') {
-      await ctx.trash.keep(user, entry, target, now);
-      await ctx.trash.sync(user);
-      await syncParent(ctx, target);
-      return commitChanges(ctx, user, [tombstoneOf(entry)]);
-    }
-    const inside = await ctx.store.listEntries(user, { prefix: path, recursive: true });
+    const all = await ctx.store.listCommitted(user, path);
+    const inside = all.filter((e) => e.path !== path);
     if (inside.length > 0 && !recursive) {
       throw new FosError('FOS_ERR_PATH_NOT_EMPTY', `${JSON.stringify(path)} is a folder with ${inside.length} entries; delete it with recursive`);
     }
-    for (const child of inside) {
-      if (child.kind === 'file') await ctx.trash.keep(user, child, await diskPath(ctx, user, child.path), now);
-    }
-    if (inside.length > 0) await ctx.trash.sync(user);
+    const files = all.filter((e) => e.kind === 'file');
+    for (const file of files) await ctx.trash.keep(user, file, await diskPath(ctx, user, file.path), now);
+    if (files.length > 0) await ctx.trash.sync(user);
     // Folders deepest first; a folder still holding a file nobody committed (copied in by
     // hand) stays, and the next start-up reconciliation reports that file.
-    const folders = [entry, ...inside.filter((e) => e.kind === 'dir')].sort((a, b) => b.path.length - a.path.length);
+    const folders = all.filter((e) => e.kind === 'dir').sort((a, b) => b.path.length - a.path.length);
     for (const folder of folders) await removeEmptyDir(await diskPath(ctx, user, folder.path));
     await syncParent(ctx, target);
     return commitChanges(ctx, user, [...inside, entry].map(tombstoneOf));
@@ -188,6 +183,13 @@ export async function movePath(
     if (await exists(target)) {
       throw new FosError('FOS_ERR_PATH_EXISTS', `${JSON.stringify(to)} exists on disk`);
     }
+    // The entry itself first, then everything under it.
+    const moved = await ctx.store.listCommitted(user, from);
+    // The old names keep their versions in the trash, so a restore to before the move
+    // finds them (a MOVE replaces no version, but it ends one under its old path).
+    const files = moved.filter((e) => e.kind === 'file');
+    for (const file of files) await ctx.trash.keepCopy(user, file, await diskPath(ctx, user, file.path), now);
+    if (files.length > 0) await ctx.trash.sync(user);
     await makeParents(ctx, target);
     try {
       await ctx.fs.rename(source, target);
@@ -196,8 +198,6 @@ export async function movePath(
     }
     await syncParent(ctx, target);
     await syncParent(ctx, source);
-    const inside = entry.kind === 'dir' ? await ctx.store.listEntries(user, { prefix: from, recursive: true }) : [];
-    const moved = [entry, ...inside];
     const changes: Change[] = [
       ...parents,
       ...moved.map((e) => ({ ...tombstoneOf(e), path: rebase(e.path, from, to), deleted: false })),
@@ -208,7 +208,12 @@ export async function movePath(
   });
 }
 
-async function removeEmptyDir(path: string): Promise<void> {
+/**
+ * Removes a folder on disk if it is empty; one that is gone already, or still holds files
+ * nobody committed, is left as it is.
+ * @throws FosError `FOS_ERR_STORE_WRITE` for any other failure.
+ */
+export async function removeEmptyDir(path: string): Promise<void> {
   try {
     await rmdir(path);
   } catch (err) {

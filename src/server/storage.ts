@@ -26,6 +26,8 @@ import { storageLayout, userRoot, userTmp } from './storage-layout.js';
 import type { StorageLayout } from './storage-layout.js';
 import { reconcileUser } from './storage-reconcile.js';
 import type { ReconcileReport } from './storage-reconcile.js';
+import { restoreTree } from './storage-restore.js';
+import type { RestoreOutcome } from './storage-restore.js';
 import { TrashBin } from './trash-bin.js';
 import { beginStreamedUpload } from './streamed-upload.js';
 import type { StreamedUpload } from './streamed-upload.js';
@@ -254,6 +256,27 @@ export class Storage {
    */
   move(user: string, from: string, to: string, baseRev?: number | null): Promise<Entry[]> {
     return movePath(this.#ctx, user, normalizeRemotePath(from), normalizeRemotePath(to), baseRev);
+  }
+
+  /**
+   * Returns a folder (a file, or everything with '') to its state at `at` in one commit:
+   * see `restoreTree`. With `dryRun`, only plans. The copies of old versions wait in a
+   * folder of the restore's own under `tmp/<user>/`, held against the stale-file sweep.
+   * @throws FosError `FOS_ERR_PATH_BAD`, `FOS_ERR_PROTO_BAD_REQUEST` for a moment in the
+   * future or before the trash's retention window, `FOS_ERR_PATH_EXISTS`, storage errors.
+   */
+  async restore(user: string, remotePath: string, at: number, options: { readonly dryRun?: boolean } = {}): Promise<RestoreOutcome> {
+    const path = normalizeRemotePath(remotePath);
+    const key = `restore-${randomBytes(8).toString('hex')}`;
+    const release = await this.#locks.acquire(key, 0);
+    if (release === null) throw new FosError('FOS_ERR_STORE_WRITE', 'cannot reserve a folder for the restore');
+    const workDir = join(userTmp(this.layout, user), `${key}${PART_SUFFIX}`);
+    try {
+      return await restoreTree(this.#ctx, user, { path, at, dryRun: options.dryRun === true, retentionMs: this.#trashRetentionMs, workDir });
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+      release();
+    }
   }
 
   /**

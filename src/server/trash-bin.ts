@@ -1,17 +1,18 @@
 /**
  * The trash: overwritten and deleted versions move to `trash/<user>/<id>` with a record,
  * and are purged after the retention period (DESIGN.md "Server storage": no sync mistake
- * destroys data for good).
+ * destroys data for good). The records are also the history `fos restore` rebuilds a
+ * folder from: each says when its version became current and when it stopped being so.
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
-import { errnoCode } from '../errors.js';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { FosError, errnoCode } from '../errors.js';
 import { fsyncDir } from '../fs/atomic.js';
 import { storageError } from '../fs/fs.js';
 import type { Fs } from '../fs/fs.js';
-import type { Entry } from '../protocol/types.js';
-import type { Store, TrashRecord } from '../store/types.js';
+import { copyFileHashed } from '../fs/hash.js';
+import type { CommittedEntry, Store, TrashRecord } from '../store/types.js';
 import { userFolderName, userTrash } from './storage-layout.js';
 import type { StorageLayout } from './storage-layout.js';
 
@@ -39,16 +40,47 @@ export class TrashBin {
    * Returns null when the file is no longer on disk (removed by hand): nothing to keep.
    * @throws FosError `FOS_ERR_STORE_WRITE` when the rename fails for another reason.
    */
-  async keep(user: string, entry: Entry, diskPath: string, now: number): Promise<TrashRecord | null> {
+  async keep(user: string, entry: CommittedEntry, diskPath: string, now: number): Promise<TrashRecord | null> {
+    const id = await this.#place(user, entry, now, (to) => this.#fs.rename(diskPath, to));
+    return id === null ? null : this.#record(user, entry, id, now);
+  }
+
+  /**
+   * Keeps a copy of the file of `entry` (at `diskPath`, which stays where it is) in the
+   * trash, with a record saying the version stopped being current at `now` under its path:
+   * what a MOVE leaves behind, so that a restore to before the move finds the old name.
+   * The copy is a hard link (uploads and trash are never written in place, so the two
+   * names cannot drift apart), or a real copy where the filesystem has no hard links.
+   * Returns null when the file is not on disk.
+   * @throws FosError `FOS_ERR_STORE_WRITE` or `FOS_ERR_STORE_NO_SPACE` when it cannot.
+   */
+  async keepCopy(user: string, entry: CommittedEntry, diskPath: string, now: number): Promise<TrashRecord | null> {
+    const id = await this.#place(user, entry, now, async (to) => {
+      try {
+        await this.#fs.link(diskPath, to);
+      } catch (err) {
+        if (!NO_LINK_CODES.has(errnoCode(err) ?? '')) throw err;
+        await copyFileHashed(diskPath, to, { fs: this.#fs });
+      }
+    });
+    return id === null ? null : this.#record(user, entry, id, now);
+  }
+
+  /** Runs `put` to make `trash/<user>/<id>`; the id, or null when the source was gone. */
+  async #place(user: string, entry: CommittedEntry, now: number, put: (to: string) => Promise<void>): Promise<string | null> {
     const folder = userTrash(this.#layout, user);
     const id = `${now}-${randomBytes(6).toString('hex')}`;
     try {
       await this.#fs.mkdirp(folder);
-      await this.#fs.rename(diskPath, join(folder, id));
+      await put(join(folder, id));
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return null;
+      if (isMissing(err)) return null;
       throw storageError(err, `cannot move ${JSON.stringify(entry.path)} to the trash`);
     }
+    return id;
+  }
+
+  async #record(user: string, entry: CommittedEntry, id: string, now: number): Promise<TrashRecord> {
     const record: TrashRecord = {
       id,
       user,
@@ -57,9 +89,7 @@ export class TrashBin {
       mtimeMs: entry.mtimeMs,
       sha256: entry.sha256,
       rev: entry.rev,
-      // The store keeps no commit time per entry; the uploader's mtime is the best date of
-      // when this version came to be.
-      validFrom: Math.trunc(entry.mtimeMs),
+      validFrom: entry.committedAt,
       trashedAt: now,
       storedAs: `${userFolderName(user)}/${id}`,
     };
@@ -93,6 +123,17 @@ export class TrashBin {
     await fsyncDir(userTrash(this.#layout, user), { fs: this.#fs });
   }
 
+  /**
+   * Where the file of a kept version is, or null for a record that points outside the
+   * trash (never written by fos; such a record is skipped, not followed).
+   */
+  fileOf(record: TrashRecord): string | null {
+    const target = resolve(this.#layout.trash, record.storedAs);
+    const rel = relative(this.#layout.trash, target);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null;
+    return target;
+  }
+
   /** Kept versions of a user under a folder (`''` for all). */
   list(user: string, prefix: string): Promise<TrashRecord[]> {
     return this.#store.listTrash(user, prefix);
@@ -107,11 +148,8 @@ export class TrashBin {
   async purge(before: number): Promise<number> {
     const records = await this.#store.purgeTrash(before);
     for (const record of records) {
-      const target = resolve(this.#layout.trash, record.storedAs);
-      const rel = relative(this.#layout.trash, target);
-      // A record never points outside the trash; one that does is skipped, not followed.
-      if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..') continue;
-      await rm(target, { recursive: true, force: true });
+      const target = this.fileOf(record);
+      if (target !== null) await rm(target, { recursive: true, force: true });
     }
     let swept = 0;
     for (const user of await namesIn(this.#layout.trash)) {
@@ -125,6 +163,14 @@ export class TrashBin {
     }
     return Math.max(records.length, swept);
   }
+}
+
+/** Errors of link(2) that mean "no hard links here", so a real copy is made instead. */
+const NO_LINK_CODES: ReadonlySet<string> = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
+/** True for "the file is not there", raw or already wrapped by a copy. */
+function isMissing(err: unknown): boolean {
+  return errnoCode(err) === 'ENOENT' || (err instanceof FosError && err.code === 'FOS_ERR_PATH_NOT_FOUND');
 }
 
 /** Trash ids start with the time the version was trashed. */

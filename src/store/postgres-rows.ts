@@ -4,7 +4,7 @@
  */
 import { FosError } from '../errors.js';
 import type { Account, Entry, EntryKind, TokenInfo } from '../protocol/types.js';
-import type { TokenRecord, TrashRecord, UserRecord } from './types.js';
+import type { CommittedEntry, TokenRecord, TrashRecord, UserRecord } from './types.js';
 
 /** A result row as node-postgres returns it. */
 export type Row = Readonly<Record<string, unknown>>;
@@ -92,6 +92,14 @@ export function toEntry(row: Row): Entry {
     rev: num(row, 'rev'),
     deleted: bool(row, 'deleted'),
   };
+}
+
+/** Columns of `entries` that {@link toCommittedEntry} reads. */
+export const COMMITTED_ENTRY_COLUMNS = `${ENTRY_COLUMNS}, committed_at`;
+
+/** An entry row with its commit time. */
+export function toCommittedEntry(row: Row): CommittedEntry {
+  return { ...toEntry(row), committedAt: num(row, 'committed_at') };
 }
 
 /** Columns of `trash` that {@link toTrashRecord} reads. */

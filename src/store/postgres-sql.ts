@@ -3,7 +3,7 @@
  * store's (sqlite-statements.ts). Each has a name, so node-postgres prepares it once per
  * connection and reuses the plan.
  */
-import { ENTRY_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './postgres-rows.js';
+import { COMMITTED_ENTRY_COLUMNS, ENTRY_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './postgres-rows.js';
 
 /** A statement node-postgres prepares once per connection under `name`. */
 export interface NamedSql {
@@ -59,6 +59,18 @@ export const SQL = {
     'list_subtree',
     `SELECT ${ENTRY_COLUMNS} FROM entries
      WHERE user_name = $1 AND path >= $2 AND path < $3 AND NOT deleted ORDER BY path`,
+  ),
+  listCommittedAll: sql(
+    'list_committed_all',
+    `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user_name = $1 AND NOT deleted ORDER BY path`,
+  ),
+  /** $1 user, $2 the path itself, [$3, $4) the paths below it. */
+  listCommittedUnder: sql(
+    'list_committed_under',
+    `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user_name = $1 AND path = $2 AND NOT deleted
+     UNION ALL
+     SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user_name = $1 AND path >= $3 AND path < $4 AND NOT deleted
+     ORDER BY path`,
   ),
   changesSince: sql(
     'changes_since',
@@ -126,6 +138,19 @@ export const SQL = {
   listTrashUnder: sql(
     'list_trash_under',
     `SELECT ${TRASH_COLUMNS} FROM trash WHERE user_name = $1 AND (path = $2 OR (path >= $3 AND path < $4))
+     ORDER BY path, trashed_at, id`,
+  ),
+  /** $1 user, $2 the time: versions current then. */
+  listTrashAtAll: sql(
+    'list_trash_at_all',
+    `SELECT ${TRASH_COLUMNS} FROM trash WHERE user_name = $1 AND valid_from <= $2 AND trashed_at > $2
+     ORDER BY path, trashed_at, id`,
+  ),
+  /** $1 user, $2 the path itself, [$3, $4) the paths below it, $5 the time. */
+  listTrashAtUnder: sql(
+    'list_trash_at_under',
+    `SELECT ${TRASH_COLUMNS} FROM trash
+     WHERE user_name = $1 AND (path = $2 OR (path >= $3 AND path < $4)) AND valid_from <= $5 AND trashed_at > $5
      ORDER BY path, trashed_at, id`,
   ),
   purgeTrash: sql(

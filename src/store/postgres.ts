@@ -14,7 +14,7 @@ import { importIntoPostgres } from './postgres-import.js';
 import type { ImportCounts, ImportOptions } from './postgres-import.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { PG_UNIQUE_VIOLATION, createPgPool, inTransaction, sqlState, storeError } from './postgres-pool.js';
-import { toAccount, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './postgres-rows.js';
+import { toAccount, toCommittedEntry, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './postgres-rows.js';
 import type { Row } from './postgres-rows.js';
 import { SQL } from './postgres-sql.js';
 import type { ExportBatch } from './sqlite-export.js';
@@ -23,6 +23,7 @@ import { redactUrl } from './redact-url.js';
 import type {
   AccountPatch,
   Change,
+  CommittedEntry,
   ListOptions,
   Store,
   TokenRecord,
@@ -178,6 +179,12 @@ export class PostgresStore implements Store {
     return rows.map(toEntry);
   }
 
+  async listCommitted(user: string, path: string): Promise<CommittedEntry[]> {
+    if (path === '') return (await this.#rows('list entries', SQL.listCommittedAll, [user])).map(toCommittedEntry);
+    const { low, high } = subtreeRange(path);
+    return (await this.#rows('list entries', SQL.listCommittedUnder, [user, path, low, high])).map(toCommittedEntry);
+  }
+
   async changesSince(user: string, sinceRev: number): Promise<Entry[]> {
     return (await this.#rows('read changes', SQL.changesSince, [user, sinceRev])).map(toEntry);
   }
@@ -250,6 +257,12 @@ export class PostgresStore implements Store {
     if (pathPrefix === '') return (await this.#rows('list trash', SQL.listTrashAll, [user])).map(toTrashRecord);
     const { low, high } = subtreeRange(pathPrefix);
     return (await this.#rows('list trash', SQL.listTrashUnder, [user, pathPrefix, low, high])).map(toTrashRecord);
+  }
+
+  async listTrashAt(user: string, path: string, at: number): Promise<TrashRecord[]> {
+    if (path === '') return (await this.#rows('list trash', SQL.listTrashAtAll, [user, at])).map(toTrashRecord);
+    const { low, high } = subtreeRange(path);
+    return (await this.#rows('list trash', SQL.listTrashAtUnder, [user, path, low, high, at])).map(toTrashRecord);
   }
 
   async purgeTrash(before: number): Promise<TrashRecord[]> {

@@ -5,7 +5,7 @@
  */
 import { FosError } from '../errors.js';
 import type { Account, Entry, TokenInfo } from '../protocol/types.js';
-import type { TokenRecord, TrashRecord, UserRecord } from './types.js';
+import type { CommittedEntry, TokenRecord, TrashRecord, UserRecord } from './types.js';
 
 /** A row of `users`. */
 export interface UserRow {
@@ -37,6 +37,11 @@ export interface EntryRow {
   readonly deleted: number;
 }
 
+/** The columns of `entries` with the commit time. */
+export interface CommittedEntryRow extends EntryRow {
+  readonly committed_at: number;
+}
+
 /** A row of `trash`. */
 export interface TrashRow {
   readonly id: string;
@@ -55,6 +60,7 @@ export interface TrashRow {
 export const USER_COLUMNS = 'name, password_hash, created_at, quota_bytes, quota_files';
 export const TOKEN_COLUMNS = 'id, user, device, token_hash, created_at, last_used_at';
 export const ENTRY_COLUMNS = 'path, kind, size, mtime_ms, sha256, rev, deleted';
+export const COMMITTED_ENTRY_COLUMNS = `${ENTRY_COLUMNS}, committed_at`;
 export const TRASH_COLUMNS = 'id, user, path, size, mtime_ms, sha256, rev, valid_from, trashed_at, stored_as';
 
 /** A users row as an Account (no hash). */
@@ -94,6 +100,14 @@ export function toEntry(row: EntryRow): Entry {
     rev: row.rev,
     deleted: row.deleted === 1,
   };
+}
+
+/**
+ * An entries row with its commit time.
+ * @throws FosError `FOS_ERR_STORE_CORRUPT` for a kind the schema does not allow.
+ */
+export function toCommittedEntry(row: CommittedEntryRow): CommittedEntry {
+  return { ...toEntry(row), committedAt: row.committed_at };
 }
 
 /** A trash row as a TrashRecord. */

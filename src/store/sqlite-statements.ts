@@ -4,8 +4,8 @@
  * thousands of times a minute.
  */
 import type Database from 'better-sqlite3';
-import { ENTRY_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './sqlite-rows.js';
-import type { EntryRow, TokenRow, TrashRow, UserRow } from './sqlite-rows.js';
+import { COMMITTED_ENTRY_COLUMNS, ENTRY_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './sqlite-rows.js';
+import type { CommittedEntryRow, EntryRow, TokenRow, TrashRow, UserRow } from './sqlite-rows.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 type Nullable = number | null;
@@ -35,6 +35,8 @@ export class SqliteStatements {
   readonly listChildren: Statement<[string, string], EntryRow>;
   readonly listAll: Statement<[string], EntryRow>;
   readonly listSubtree: Statement<[string, string, string], EntryRow>;
+  readonly listCommittedAll: Statement<[string], CommittedEntryRow>;
+  readonly listCommittedUnder: Statement<[string, string, string, string, string], CommittedEntryRow>;
   readonly changesSince: Statement<[string, number], EntryRow>;
   readonly getCounters: Statement<[string], { rev: number; bytes: number; files: number }>;
   readonly bumpRev: Statement<[string], { rev: number }>;
@@ -44,6 +46,8 @@ export class SqliteStatements {
   readonly insertTrash: Statement<[string, string, string, number, number, string, number, number, number, string]>;
   readonly listTrashAll: Statement<[string], TrashRow>;
   readonly listTrashUnder: Statement<[string, string, string, string], TrashRow>;
+  readonly listTrashAtAll: Statement<[string, number, number], TrashRow>;
+  readonly listTrashAtUnder: Statement<[string, string, string, string, number, number], TrashRow>;
   readonly listTrashBefore: Statement<[number], TrashRow>;
   readonly deleteTrashBefore: Statement<[number]>;
 
@@ -77,6 +81,16 @@ export class SqliteStatements {
     this.listSubtree = db.prepare(
       `SELECT ${ENTRY_COLUMNS} FROM entries WHERE user = ? AND path >= ? AND path < ? AND deleted = 0 ORDER BY path`,
     );
+    this.listCommittedAll = db.prepare(
+      `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user = ? AND deleted = 0 ORDER BY path`,
+    );
+    // Two index lookups, not one OR: SQLite would scan all of the user's entries for the OR.
+    this.listCommittedUnder = db.prepare(
+      `SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user = ? AND path = ? AND deleted = 0
+       UNION ALL
+       SELECT ${COMMITTED_ENTRY_COLUMNS} FROM entries WHERE user = ? AND path >= ? AND path < ? AND deleted = 0
+       ORDER BY path`,
+    );
     this.changesSince = db.prepare(
       `SELECT ${ENTRY_COLUMNS} FROM entries WHERE user = ? AND rev > ? ORDER BY rev, path`,
     );
@@ -98,6 +112,15 @@ export class SqliteStatements {
     this.listTrashAll = db.prepare(`SELECT ${TRASH_COLUMNS} FROM trash WHERE user = ? ORDER BY path, trashed_at, id`);
     this.listTrashUnder = db.prepare(
       `SELECT ${TRASH_COLUMNS} FROM trash WHERE user = ? AND (path = ? OR (path >= ? AND path < ?))
+       ORDER BY path, trashed_at, id`,
+    );
+    this.listTrashAtAll = db.prepare(
+      `SELECT ${TRASH_COLUMNS} FROM trash WHERE user = ? AND valid_from <= ? AND trashed_at > ?
+       ORDER BY path, trashed_at, id`,
+    );
+    this.listTrashAtUnder = db.prepare(
+      `SELECT ${TRASH_COLUMNS} FROM trash
+       WHERE user = ? AND (path = ? OR (path >= ? AND path < ?)) AND valid_from <= ? AND trashed_at > ?
        ORDER BY path, trashed_at, id`,
     );
     this.listTrashBefore = db.prepare(`SELECT ${TRASH_COLUMNS} FROM trash WHERE trashed_at < ? ORDER BY trashed_at, id`);

@@ -12,10 +12,11 @@ import { checkChanges, parentPath, subtreeRange } from './changes.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import type { Migration } from './migrations/sqlite.js';
 import { SqliteStatements } from './sqlite-statements.js';
-import { toAccount, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './sqlite-rows.js';
+import { toAccount, toCommittedEntry, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './sqlite-rows.js';
 import type {
   AccountPatch,
   Change,
+  CommittedEntry,
   ListOptions,
   Store,
   TokenRecord,
@@ -206,6 +207,14 @@ export class SqliteStore implements Store {
     });
   }
 
+  async listCommitted(user: string, path: string): Promise<CommittedEntry[]> {
+    return this.#sync('list entries', () => {
+      if (path === '') return this.#q.listCommittedAll.all(user).map(toCommittedEntry);
+      const { low, high } = subtreeRange(path);
+      return this.#q.listCommittedUnder.all(user, path, user, low, high).map(toCommittedEntry);
+    });
+  }
+
   async changesSince(user: string, sinceRev: number): Promise<Entry[]> {
     return this.#sync('read changes', () => this.#q.changesSince.all(user, sinceRev).map(toEntry));
   }
@@ -276,6 +285,14 @@ export class SqliteStore implements Store {
       if (pathPrefix === '') return this.#q.listTrashAll.all(user).map(toTrashRecord);
       const { low, high } = subtreeRange(pathPrefix);
       return this.#q.listTrashUnder.all(user, pathPrefix, low, high).map(toTrashRecord);
+    });
+  }
+
+  async listTrashAt(user: string, path: string, at: number): Promise<TrashRecord[]> {
+    return this.#sync('list trash', () => {
+      if (path === '') return this.#q.listTrashAtAll.all(user, at, at).map(toTrashRecord);
+      const { low, high } = subtreeRange(path);
+      return this.#q.listTrashAtUnder.all(user, path, low, high, at, at).map(toTrashRecord);
     });
   }
 

@@ -26,7 +26,13 @@ export interface Change {
   readonly deleted: boolean;
 }
 
-/** A version kept in `<data>/trash/<user>/` after it was overwritten or deleted. */
+/** A live entry with the time of the commit that made it current. */
+export interface CommittedEntry extends Entry {
+  /** When the commit that made this version current ran, ms since the epoch. */
+  readonly committedAt: number;
+}
+
+/** A version kept in `<data>/trash/<user>/` after it was overwritten, deleted or moved away. */
 export interface TrashRecord {
   readonly id: string;
   readonly user: string;
@@ -96,6 +102,13 @@ export interface Store {
    */
   listEntries(user: string, options: ListOptions): Promise<Entry[]>;
   /**
+   * Live entries at `path` itself and below it ('' for all), each with the time of the
+   * commit that made it current, ordered by path in UTF-8 byte order. Segment-aware like
+   * `listEntries`: `a` never lists `ab/...`. What a restore compares against, and where a
+   * version's `validFrom` comes from when it goes to the trash.
+   */
+  listCommitted(user: string, path: string): Promise<CommittedEntry[]>;
+  /**
    * Every entry (tombstones included) whose revision is greater than `sinceRev`, ordered by
    * rev then path. A path changed several times appears once, at its latest revision.
    */
@@ -127,6 +140,11 @@ export interface Store {
    * path, then trashedAt, then id.
    */
   listTrash(user: string, pathPrefix: string): Promise<TrashRecord[]>;
+  /**
+   * Trash records of `path` itself and below it ('' for all) whose version was current at
+   * time `at`: `validFrom <= at < trashedAt`. Ordered by path, then trashedAt, then id.
+   */
+  listTrashAt(user: string, path: string, at: number): Promise<TrashRecord[]>;
   /**
    * Removes trash records of every user with `trashedAt < before` and returns them, oldest
    * first, so their files can go.
