@@ -202,7 +202,7 @@ export function describeDecision(d: Decision): string {
     case 'caseCollision':
       return `case collision: ${d.paths.join(', ')} differ only by case, which this folder cannot hold apart; none of them syncs until one is renamed`;
     case 'conflictCap':
-      return `conflict held: ${d.copies} conflict copies exist (maxConflictCopies ${d.max}); both versions stay where they are until copies are cleaned up`;
+      return `conflict held: ${d.copies === 1 ? '1 conflict copy exists' : `${d.copies} conflict copies exist`} (maxConflictCopies ${d.max}); both versions stay where they are until copies are cleaned up`;
     case 'guard':
       return `stopped by the ${d.guard} guard: ${d.message}`;
     case 'pending':

@@ -61,7 +61,7 @@ export interface Round {
   readonly plan: Plan;
   /** Reconcile's input, for a second look under other options (`--why`: what force would do). */
   readonly input: ReconcileInput;
-  /** The scan's states by NFC sync path. */
+  /** The scan's states by their names on disk (`path` in each is the NFC sync path). */
   readonly local: ReadonlyMap<string, LocalState>;
   /** Paths the scan left alone (symlinks, special files, unreadable): no operation touches them. */
   readonly skipped: readonly ScanSkip[];

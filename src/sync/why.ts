@@ -179,7 +179,8 @@ export async function explainSyncPath(options: WhyOptions): Promise<WhyReport> {
   } else {
     guard = rootGuardReport(root, records);
   }
-  const scanned = round?.local.get(path);
+  // The name as given, or another spelling of it on disk (NFD).
+  const scanned = round?.local.get(path) ?? [...(round?.local.values() ?? [])].find((state) => state.path === path);
   const local: LocalFacts =
     scanned === undefined
       ? await lstatFacts(localPath(folder.local, path))
