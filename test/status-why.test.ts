@@ -6,7 +6,7 @@
  * must leave the folder and the state folder exactly as they were.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,7 +147,6 @@ describe('fos status --why: one folder, a path per rule', { timeout: SLOW_MS }, 
       server: {
         reachable: true,
         error: null,
-        current: true,
         entry: { path: 'sync/docs/a.txt', name: 'a.txt', kind: 'file', size: 6, mtimeMs, mtime: MTIME, sha256: hash, rev: 3, deleted: false },
       },
       decision: { rule: 'inSync', rev: 3, message: 'in sync: here, the manifest and the server agree (revision 3); nothing to do' },
@@ -278,6 +277,27 @@ describe('fos status --why: one folder, a path per rule', { timeout: SLOW_MS }, 
       ]),
     );
     expect(json['decision']).toEqual({ rule: 'unknown', message: 'unknown: nothing at this path here, in the manifest or on the server' });
+  });
+
+  it('offline: without the server the next step is not decided', async () => {
+    const offline: AgentDevice = { ...a, config: join(a.config, '..', 'offline.json') };
+    const config = JSON.parse(await readFile(a.config, 'utf8')) as { agent: Record<string, unknown> };
+    await writeFile(offline.config, JSON.stringify({ ...config, agent: { ...config.agent, server: '127.0.0.1:1' } }));
+    const { text, json } = await why(offline, 'docs/a.txt');
+    const refused = 'cannot reach 127.0.0.1:1: connection refused';
+    expect(text).toBe(
+      lines('docs/a.txt', a, [
+        `  local:     file, 6 bytes, mtime ${MTIME}, unchanged since the manifest (size and mtime match; not hashed)`,
+        `  manifest:  file, 6 bytes, mtime ${MTIME}, sha256 ${sha('hello\n')}, rev 3`,
+        `  server:    not reachable (${refused})`,
+        NO_AGENT,
+        `  decision:  server not reachable (${refused}): what the next pass does with it is decided once the server answers`,
+        '  next pass: not known until the server answers',
+      ]),
+    );
+    expect(json['server']).toEqual({ reachable: false, error: refused, entry: null });
+    expect(json['decision']).toMatchObject({ rule: 'offline', error: refused });
+    expect(json['next']).toBeNull();
   });
 
   it('refuses a path outside the folder pairs and the pair root itself', async () => {

@@ -16,11 +16,11 @@ import { agentConfigPath, loadSyncSettings, readToken } from './sync-settings.js
 
 const EXAMPLES = `
 Examples:
-  $ fos sync                              one pass over every folder pair
-  $ fos sync --plan                       every operation a pass would do, with totals
-  $ fos sync --plan --json                the same for scripts
-  $ fos sync --max-ops 100 --max-bytes 2G stop (exit 7, nothing changed) if the plan is larger
-  $ fos sync --force                      carry out deletions a safety guard held back`;
+  $ fos sync                                one pass over every folder pair
+  $ fos sync --plan                         every operation a pass would do, with totals
+  $ fos sync --plan --json                  the same for scripts
+  $ fos sync --max-ops 100 --max-bytes 2G   stop (exit 7, nothing changed) if the plan is larger
+  $ fos sync --force                        carry out deletions a safety guard held back`;
 
 interface SyncFlags {
   readonly config?: string;

@@ -72,10 +72,9 @@ function localLine(local: WhyReport['local']): string {
 }
 
 function serverLine(server: WhyReport['server']): string {
-  const entry = server.entry === null ? 'absent' : stateLine(server.entry);
-  if (!server.reachable) return `not reachable (${server.error ?? 'unknown error'}); last known: ${entry}`;
+  if (!server.reachable) return `not reachable (${server.error ?? 'unknown error'})`;
   if (server.error !== null) return `refused: ${server.error}`;
-  return entry;
+  return server.entry === null ? 'absent' : stateLine(server.entry);
 }
 
 function agentLine(agent: WhyAgent): string {
@@ -94,7 +93,8 @@ export function formatWhy(report: WhyReport, agent: WhyAgent): string {
     `  agent:     ${agentLine(agent)}`,
     `  decision:  ${report.decision.message}`,
   ];
-  if (report.next.length === 0) lines.push('  next pass: nothing');
+  if (report.next === null) lines.push('  next pass: not known until the server answers');
+  else if (report.next.length === 0) lines.push('  next pass: nothing');
   else lines.push('  next pass:', ...report.next.map((op) => `    ${formatOp(op)}`));
   if (report.decision.rule === 'guard' && report.decision.held.length > 0) {
     lines.push('  held back (fos sync --force would run):', ...report.decision.held.map((op) => `    ${formatOp(op)}`));

@@ -8,6 +8,7 @@ const NOTHING: PathFacts = {
   ignored: null,
   scanSkip: null,
   error: null,
+  unreachable: null,
   pending: null,
   settleAt: null,
   problems: [],
@@ -29,6 +30,7 @@ describe('explainPath', () => {
       ignored: { pattern: '*.txt', source: 'config' },
       scanSkip: 'cannot read',
       error: ERROR,
+      unreachable: 'connection refused',
       problems: [{ code: 'conflictCap', path: 'a.txt', copies: 10 }],
       guard: { kind: 'massDelete', deletions: 3, total: 4, blocked: true, message: 'm' },
       heldByGuard: [{ kind: 'deleteRemote', path: 'a.txt', rule: 'localDeleted' }],
@@ -37,7 +39,7 @@ describe('explainPath', () => {
       localExists: true,
       base: BASE,
     };
-    const order = ['ignored', 'unreadable', 'error', 'conflictCap', 'guard', 'pending', 'planned', 'inSync'];
+    const order = ['ignored', 'unreadable', 'error', 'offline', 'conflictCap', 'guard', 'pending', 'planned', 'inSync'];
     let facts: PathFacts = all;
     for (const rule of order) {
       const decision = explainPath(facts);
@@ -51,6 +53,9 @@ describe('explainPath', () => {
           break;
         case 'error':
           facts = { ...facts, error: null };
+          break;
+        case 'offline':
+          facts = { ...facts, unreachable: null };
           break;
         case 'conflictCap':
           facts = { ...facts, problems: [] };
@@ -75,6 +80,9 @@ describe('explainPath', () => {
     const guard = { kind: 'massDelete', deletions: 3, total: 4, blocked: true, message: 'm' } as const;
     expect(explainPath({ ...NOTHING, guard, localExists: true, base: BASE }).rule).toBe('inSync');
     expect(explainPath({ ...NOTHING, guard: { ...guard, kind: 'rootMissing' } }).rule).toBe('guard');
+    // A missing folder is known without the server; a held deletion is not.
+    expect(explainPath({ ...NOTHING, guard: { ...guard, kind: 'rootMissing' }, unreachable: 'refused' }).rule).toBe('guard');
+    expect(explainPath({ ...NOTHING, guard, heldByGuard: [UPLOAD], unreachable: 'refused' }).rule).toBe('offline');
     expect(explainPath({ ...NOTHING, guard: { ...guard, blocked: false }, heldByGuard: [UPLOAD] }).rule).toBe('unknown');
   });
 

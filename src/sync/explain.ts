@@ -20,6 +20,12 @@ export interface PathFacts {
   readonly scanSkip: string | null;
   /** The agent's error record for the path (it failed and waits for its retry), or null. */
   readonly error: PathError | null;
+  /**
+   * Why the server could not be reached, or null when it answered. Without it the remote
+   * view may lag (a pass always reads the change feed first), so what depends on the
+   * server is not decided.
+   */
+  readonly unreachable: string | null;
   /** The agent's last pass left the path for later, or null. */
   readonly pending: SkippedOp | null;
   /** When the file the path's operations send has held still long enough, if that is still ahead. */
@@ -54,6 +60,7 @@ export type Decision =
     }
   | { readonly rule: 'nameCollision' | 'caseCollision'; readonly paths: readonly string[] }
   | { readonly rule: 'conflictCap'; readonly copies: number; readonly max: number }
+  | { readonly rule: 'offline'; readonly error: string }
   | { readonly rule: 'guard'; readonly guard: GuardKind; readonly message: string; readonly held: readonly PlannedOp[] }
   | { readonly rule: 'pending'; readonly reason: SkipReason; readonly settleAt: number | null }
   | { readonly rule: 'conflict'; readonly because: string; readonly copyPath: string }
@@ -89,11 +96,19 @@ const problem: RuleCheck = (f) => {
   }
 };
 
-const guard: RuleCheck = (f) => {
+/** A folder that is missing or replaced stops everything, whatever the server says. */
+const rootGuard: RuleCheck = (f) => {
   const g = f.guard;
-  if (g === null || !g.blocked) return null;
-  const wholeFolder = g.kind === 'rootMissing' || g.kind === 'rootReplaced';
-  if (!wholeFolder && f.heldByGuard.length === 0) return null;
+  if (g === null || !g.blocked || (g.kind !== 'rootMissing' && g.kind !== 'rootReplaced')) return null;
+  return { rule: 'guard', guard: g.kind, message: g.message, held: f.heldByGuard };
+};
+
+const offline: RuleCheck = (f) => (f.unreachable === null ? null : { rule: 'offline', error: f.unreachable });
+
+/** A guard on deletions decides only the paths whose operations it holds back. */
+const deletionGuard: RuleCheck = (f) => {
+  const g = f.guard;
+  if (g === null || !g.blocked || g.kind === 'rootMissing' || g.kind === 'rootReplaced' || f.heldByGuard.length === 0) return null;
   return { rule: 'guard', guard: g.kind, message: g.message, held: f.heldByGuard };
 };
 
@@ -118,7 +133,7 @@ const settled: RuleCheck = (f) => {
 };
 
 /** The rules in the order they are weighed: the first that applies decides. */
-export const RULES: readonly RuleCheck[] = [ignored, unreadable, failed, problem, guard, pending, conflict, planned, settled];
+export const RULES: readonly RuleCheck[] = [ignored, unreadable, failed, rootGuard, offline, problem, deletionGuard, pending, conflict, planned, settled];
 
 /** The decision for a path: the first rule that applies, else `unknown` (nothing anywhere). */
 export function explainPath(facts: PathFacts): Decision {
@@ -203,6 +218,8 @@ export function describeDecision(d: Decision): string {
       return `case collision: ${d.paths.join(', ')} differ only by case, which this folder cannot hold apart; none of them syncs until one is renamed`;
     case 'conflictCap':
       return `conflict held: ${d.copies === 1 ? '1 conflict copy exists' : `${d.copies} conflict copies exist`} (maxConflictCopies ${d.max}); both versions stay where they are until copies are cleaned up`;
+    case 'offline':
+      return `server not reachable (${d.error}): what the next pass does with it is decided once the server answers`;
     case 'guard':
       return `stopped by the ${d.guard} guard: ${d.message}`;
     case 'pending':

@@ -98,12 +98,10 @@ export type LocalFacts =
 /** The server's side of a path. */
 export interface ServerFacts {
   readonly reachable: boolean;
-  /** Why the server could not be asked, or refused the STAT; null when it answered. */
+  /** Why the server could not be reached, or why it refused the STAT; null when it answered. */
   readonly error: string | null;
-  /** The entry (STAT), or the remote view's when the server is out of reach; null: none. */
+  /** The entry (STAT); null when there is none or the server could not be asked. */
   readonly entry: Entry | null;
-  /** False when `entry` is the last known state, from the saved remote view. */
-  readonly current: boolean;
 }
 
 /** Everything `fos status --why` reports on one path. */
@@ -116,8 +114,11 @@ export interface WhyReport {
   readonly manifest: BaseState | null;
   readonly server: ServerFacts;
   readonly decision: Decision & { readonly message: string };
-  /** What the next pass does with the path (with `--force`, for a guard: see the decision's `held`). */
-  readonly next: readonly PlannedOp[];
+  /**
+   * What the next pass does with the path (for a guard, `--force` would add the decision's
+   * `held`); null when the server cannot be reached and that is not known yet.
+   */
+  readonly next: readonly PlannedOp[] | null;
 }
 
 /** What `explainSyncPath` needs. */
@@ -192,6 +193,7 @@ export async function explainSyncPath(options: WhyOptions): Promise<WhyReport> {
     ignored: ignoredBy(matcher.explain(path, isDir), path),
     scanSkip: round?.skipped.find((s) => isAtOrUnder(path, s.path))?.why ?? null,
     error: agent?.errors.find((e) => e.path === path) ?? null,
+    unreachable: server.reachable ? null : (server.error ?? 'unknown error'),
     pending: agent?.pending.find((p) => p.path === path) ?? null,
     settleAt,
     problems: round?.plan.problems.filter((p) => problemHolds(p, path)) ?? [],
@@ -212,7 +214,7 @@ export async function explainSyncPath(options: WhyOptions): Promise<WhyReport> {
     manifest: base,
     server,
     decision: { ...decision, message: describeDecision(decision) },
-    next,
+    next: server.reachable ? next : null,
   };
 }
 
@@ -223,35 +225,31 @@ function ignoredBy(match: IgnoreMatch | null, path: string): IgnoreMatch | null 
 
 /**
  * Reads the change feed into the view (in memory, as a pass does first) and STATs the
- * path. When the server is out of reach, the saved view's entry is the last known state.
+ * path. The saved view alone is no answer when the server is out of reach: it may lag
+ * behind the manifest (a pass's own changes reach it only through the next feed read).
  */
 async function askServer(options: WhyOptions, source: RoundSource, remotePath: string): Promise<ServerFacts> {
-  const lastKnown = (error: unknown): ServerFacts => ({
-    reachable: false,
-    error: asFosError(error).message,
-    entry: source.view.entries.get(options.located.path) ?? null,
-    current: false,
-  });
+  const unreachable = (error: unknown): ServerFacts => ({ reachable: false, error: asFosError(error).message, entry: null });
   let client: FosClient;
   try {
     client = await options.connect(options.signal);
   } catch (err) {
     if (options.signal.aborted) throw err;
-    return lastKnown(err);
+    return unreachable(err);
   }
   try {
     await catchUp(source, (fn) => fn(client), options.signal);
     try {
-      return { reachable: true, error: null, entry: await client.stat(remotePath, { signal: options.signal }), current: true };
+      return { reachable: true, error: null, entry: await client.stat(remotePath, { signal: options.signal }) };
     } catch (err) {
       const fos = asFosError(err);
-      if (fos.code === 'FOS_ERR_PATH_NOT_FOUND') return { reachable: true, error: null, entry: null, current: true };
-      if (fos.code === 'FOS_ERR_PATH_BAD') return { reachable: true, error: fos.message, entry: null, current: true };
+      if (fos.code === 'FOS_ERR_PATH_NOT_FOUND') return { reachable: true, error: null, entry: null };
+      if (fos.code === 'FOS_ERR_PATH_BAD') return { reachable: true, error: fos.message, entry: null };
       throw err;
     }
   } catch (err) {
     if (options.signal.aborted) throw err;
-    return lastKnown(err);
+    return unreachable(err);
   } finally {
     await client.close();
   }
