@@ -12,7 +12,7 @@ import type { AgentStatus } from '../agent/status-types.js';
 import { FosError } from '../errors.js';
 import { reconcileSettings } from '../agent/sync-session.js';
 import { explainSyncPath, locatePath } from '../sync/why.js';
-import { withInterrupt } from './connect-options.js';
+import { addProgramExample, withInterrupt } from './connect-options.js';
 import type { CliIo } from './main.js';
 import { agentConfigPath, loadSyncSettings, readToken } from './sync-settings.js';
 import type { SyncSettings } from './sync-settings.js';
@@ -33,6 +33,7 @@ interface StatusFlags {
 
 /** Registers `fos status`. */
 export function registerStatusCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos status --why ~/Documents/report.pdf');
   program
     .command('status')
     .description('show what the sync agent is doing (or did last)')

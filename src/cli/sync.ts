@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { exitCodeOf, openSyncSession, syncOnce } from '../agent/sync-session.js';
 import type { PassLimits, PassReport } from '../sync/engine-types.js';
 import { parseByteSize } from './byte-size.js';
-import { parseCount, withInterrupt } from './connect-options.js';
+import { addProgramExample, parseCount, withInterrupt } from './connect-options.js';
 import type { CliIo } from './main.js';
 import { formatReport } from './sync-format.js';
 import { agentConfigPath, loadSyncSettings, readToken } from './sync-settings.js';
@@ -34,6 +34,7 @@ interface SyncFlags {
 
 /** Registers `fos sync`. */
 export function registerSyncCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos sync --plan');
   program
     .command('sync')
     .description('sync every folder pair once and exit (0 in sync, 5 conflicts, 7 stopped by a safety guard or a limit)')
