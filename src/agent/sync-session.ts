@@ -8,10 +8,11 @@ import { DEFAULT_TRASH_RETENTION_DAYS } from '../sync/trash.js';
 import { EXIT } from '../errors.js';
 import type { ExitCode } from '../errors.js';
 import type { SyncSettings } from '../cli/sync-settings.js';
-import type { PassReport } from '../sync/engine-types.js';
+import type { PassLimits, PassReport } from '../sync/engine-types.js';
 import { closeFolderPair, openFolderPair } from '../sync/folder-pair.js';
 import type { FolderPair } from '../sync/folder-pair.js';
-import { runPass } from '../sync/pass.js';
+import { mergePasses, runPass } from '../sync/pass.js';
+import { remainingLimits } from '../sync/plan-totals.js';
 import type { PassOptions } from '../sync/pass.js';
 
 /** Longest a one-shot sync waits for files that are still being written. */
@@ -103,34 +104,57 @@ export function passOptions(session: SyncSession, signal: AbortSignal): PassOpti
     clock: session.clock,
     signal,
     concurrency: session.settings.concurrency,
-    reconcile: {
-      maxDeleteShare: session.settings.maxDeleteShare,
-      minGuardDeletions: session.settings.minGuardDeletions,
-      maxConflictCopies: session.settings.maxConflictCopies,
-    },
+    reconcile: reconcileSettings(session.settings),
   };
+}
+
+/** The reconcile options the agent's settings give every pair. */
+export function reconcileSettings(settings: SyncSettings): { maxDeleteShare: number; minGuardDeletions: number; maxConflictCopies: number } {
+  return {
+    maxDeleteShare: settings.maxDeleteShare,
+    minGuardDeletions: settings.minGuardDeletions,
+    maxConflictCopies: settings.maxConflictCopies,
+  };
+}
+
+/** Options of `syncOnce`. */
+export interface SyncOnceOptions {
+  readonly signal: AbortSignal;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  /** `--max-ops`, `--max-bytes`: a plan that goes over one changes nothing. */
+  readonly limits?: PassLimits;
 }
 
 /**
  * One pass over a pair as `fos sync` runs it: files still being written are waited for
- * (up to 15 s), then synced in a further pass.
+ * (up to 15 s), then synced in a further pass; the report covers both. A dry run waits
+ * the same way and reports the plan made once they settled, so that it lists what the
+ * real `fos sync` would carry out.
  * @throws FosError as `runPass` does.
  */
-export async function syncOnce(
-  session: SyncSession,
-  pair: FolderPair,
-  options: { readonly signal: AbortSignal; readonly dryRun: boolean; readonly force: boolean },
-): Promise<PassReport> {
+export async function syncOnce(session: SyncSession, pair: FolderPair, options: SyncOnceOptions): Promise<PassReport> {
   const started = session.clock.now();
   const base = passOptions(session, options.signal);
-  await pair.trash.prune(started, DEFAULT_TRASH_RETENTION_DAYS);
+  let merged: PassReport | null = null;
   for (;;) {
-    const report = await runPass(pair, { ...base, ...pairReconcile(base, pair), dryRun: options.dryRun, force: options.force });
+    const limits = options.limits === undefined || merged === null ? options.limits : remainingLimits(options.limits, merged.execution);
+    const report = await runPass(pair, {
+      ...base,
+      ...pairReconcile(base, pair),
+      dryRun: options.dryRun,
+      force: options.force,
+      ...(limits === undefined ? {} : { limits }),
+    });
+    // A dry run's later pass plans everything again; a real one only what was left.
+    merged = merged === null || options.dryRun ? report : mergePasses(merged, report);
     const settling = report.execution.skipped.some((s) => s.reason === 'settling');
     const now = session.clock.now();
-    if (!settling || options.dryRun || report.retryAt === null || report.retryAt - started > SETTLE_WAIT_LIMIT_MS) return report;
+    if (!settling || report.limit !== null || report.retryAt === null || report.retryAt - started > SETTLE_WAIT_LIMIT_MS) break;
     await sleep(session.clock, Math.max(0, report.retryAt - now) + 10, options.signal);
   }
+  if (!options.dryRun && merged.limit === null) await pair.trash.prune(started, DEFAULT_TRASH_RETENTION_DAYS);
+  return merged;
 }
 
 /** The pass options with the pair's own case rule. */
@@ -138,9 +162,9 @@ export function pairReconcile(base: PassOptions, pair: FolderPair): Pick<PassOpt
   return pair.caseInsensitive === undefined ? {} : { reconcile: { ...base.reconcile, caseInsensitive: pair.caseInsensitive } };
 }
 
-/** The exit code of a set of pass reports: 7 for a guard, 5 for conflicts, 6 offline, 1 failures. */
+/** The exit code of a set of pass reports: 7 for a guard or a limit, 5 for conflicts, 6 offline, 1 failures. */
 export function exitCodeOf(reports: readonly PassReport[]): ExitCode {
-  if (reports.some((r) => r.guard?.blocked === true)) return EXIT.guard;
+  if (reports.some((r) => r.guard?.blocked === true || r.limit !== null)) return EXIT.guard;
   if (reports.some((r) => r.execution.conflicts.length > 0)) return EXIT.conflict;
   if (reports.some((r) => r.execution.offline)) return EXIT.connection;
   if (reports.some((r) => r.execution.failed.length > 0)) return EXIT.other;

@@ -1,7 +1,8 @@
 /**
  * `fos status`: asks the running agent over its socket in the state folder, or reads the
  * status it last wrote: running or not, server reachable, last sync, queue, transfers in
- * progress, conflicts, errors with their next retry, guards. `--json` for scripts.
+ * progress, conflicts, errors with their next retry, guards. `--why PATH` explains one
+ * path instead: its three states and the rule that decides it. `--json` for scripts.
  */
 import type { Command } from 'commander';
 import { FosClient } from '../client/index.js';
@@ -9,27 +10,47 @@ import { queryStatus } from '../agent/status-socket.js';
 import { readStatusFile, socketPath } from '../agent/status-file.js';
 import type { AgentStatus } from '../agent/status-types.js';
 import { FosError } from '../errors.js';
+import { reconcileSettings } from '../agent/sync-session.js';
+import { explainSyncPath, locatePath } from '../sync/why.js';
+import { addProgramExample, withInterrupt } from './connect-options.js';
 import type { CliIo } from './main.js';
 import { agentConfigPath, loadSyncSettings, readToken } from './sync-settings.js';
+import type { SyncSettings } from './sync-settings.js';
+import { formatWhy, whyAgent, whyJson } from './why-format.js';
+
+const EXAMPLES = `
+Examples:
+  $ fos status
+  $ fos status --json
+  $ fos status --why ~/Documents/report.pdf      why it syncs (or not), and what happens next
+  $ fos status --why docs/notes.txt --json       a sync path, when there is one folder pair`;
 
 interface StatusFlags {
   readonly config?: string;
   readonly json?: boolean;
+  readonly why?: string;
 }
 
 /** Registers `fos status`. */
 export function registerStatusCommand(program: Command, io: CliIo): void {
+  addProgramExample(program, 'fos status --why ~/Documents/report.pdf');
   program
     .command('status')
     .description('show what the sync agent is doing (or did last)')
     .option('--config <file>', 'agent config (env FOS_AGENT_CONFIG, default ~/.config/fos/agent.json)')
     .option('--json', 'print the status as JSON')
+    .option('--why <path>', 'explain one path: local, manifest and server state, the rule that applies, the next step')
+    .addHelpText('after', EXAMPLES)
     .action(async (flags: StatusFlags) => {
       const settings = await loadSyncSettings(agentConfigPath(flags.config, io.env));
+      if (flags.why !== undefined) {
+        await explain(settings, flags.why, flags.json === true, io);
+        return;
+      }
       let status = await queryStatus(socketPath(settings.stateDir));
       if (status === null) {
         const last = await readStatusFile(settings.stateDir);
-        const reachable = await probeServer(settings.endpoint, settings.tokenFile);
+        const reachable = await probeServer(settings);
         status = {
           ...(last ?? { pid: 0, device: settings.device, server: settings.server, startedAt: 0, updatedAt: 0, pairs: [] }),
           running: false,
@@ -42,11 +63,40 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
     });
 }
 
+/** `--why PATH`: the agent's view (running or last written) and a read-only look at the path. */
+async function explain(settings: SyncSettings, arg: string, json: boolean, io: CliIo): Promise<void> {
+  const status = (await queryStatus(socketPath(settings.stateDir))) ?? (await readStatusFile(settings.stateDir));
+  const located = locatePath(arg, process.cwd(), settings.folders);
+  const pair = status?.pairs.find((p) => p.local === located.folder.local) ?? null;
+  const caseInsensitive = located.folder.caseInsensitive;
+  const report = await withInterrupt((signal) =>
+    explainSyncPath({
+      located,
+      stateDir: settings.stateDir,
+      device: settings.device,
+      ignore: settings.ignore,
+      settleMs: settings.settleMs,
+      reconcile: { ...reconcileSettings(settings), ...(caseInsensitive === undefined ? {} : { caseInsensitive }) },
+      agent: pair,
+      connect: (s) => connectWithToken(settings, s),
+      now: Date.now(),
+      signal,
+    }),
+  );
+  const agent = whyAgent(status);
+  io.stdout.write(json ? `${JSON.stringify(whyJson(report, agent), null, 2)}\n` : formatWhy(report, agent));
+}
+
+/** Logs in with the device token, as the agent does. @throws FosError when that fails. */
+async function connectWithToken(settings: SyncSettings, signal: AbortSignal): Promise<FosClient> {
+  const token = await readToken(settings.tokenFile);
+  return FosClient.connect({ address: settings.endpoint, credentials: { kind: 'token', token }, timeoutMs: 3000 }, AbortSignal.any([signal, AbortSignal.timeout(3000)]));
+}
+
 /** Tries to log in with the device token; null when that works, else why not. */
-async function probeServer(address: { host: string; port: number }, tokenFile: string): Promise<string | null> {
+async function probeServer(settings: SyncSettings): Promise<string | null> {
   try {
-    const token = await readToken(tokenFile);
-    const client = await FosClient.connect({ address, credentials: { kind: 'token', token }, timeoutMs: 3000 }, AbortSignal.timeout(3000));
+    const client = await connectWithToken(settings, AbortSignal.timeout(3000));
     await client.quit();
     return null;
   } catch (err) {

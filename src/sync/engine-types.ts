@@ -72,6 +72,8 @@ export interface ConflictCopy {
 export interface ExecutionReport {
   /** Operations carried out, by kind. */
   readonly done: OpCounts;
+  /** The operations carried out, described as a plan describes them, in the order they finished. */
+  readonly executed: readonly PlannedOp[];
   readonly conflicts: readonly ConflictCopy[];
   readonly skipped: readonly SkippedOp[];
   readonly failed: readonly PathError[];
@@ -81,14 +83,43 @@ export interface ExecutionReport {
   readonly offline: boolean;
 }
 
-/** One line of a plan as `fos sync --dry-run` and `--json` print it. */
+/** One line of a plan as `fos sync --plan` and `--json` print it. */
 export interface PlannedOp {
   readonly kind: Op['kind'];
   readonly path: string;
+  /** A move's destination, a conflict's copy. */
   readonly to?: string;
   readonly rule: string;
   readonly entryKind?: EntryKind;
+  /** Bytes the operation transfers, both ways together (uploads, downloads, conflicts). */
   readonly bytes?: number;
+}
+
+/** What a plan adds up to (`fos sync --plan`; what `--max-ops` and `--max-bytes` judge). */
+export interface PlanTotals {
+  /** Operations that change a side: every kind but the manifest-only updateBase and dropBase. */
+  readonly operations: number;
+  readonly byKind: OpCounts;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** Deletions on either side (deleteRemote and deleteLocal, files and folders). */
+  readonly deletions: number;
+}
+
+/** Limits a scripted pass sets on its plan (`fos sync --max-ops N --max-bytes N`). */
+export interface PassLimits {
+  /** Most operations (as `PlanTotals.operations` counts them). */
+  readonly maxOps?: number;
+  /** Most bytes up and down together. */
+  readonly maxBytes?: number;
+}
+
+/** A pass that stopped before changing anything because its plan went over a limit. */
+export interface LimitStop {
+  readonly kind: 'maxOps' | 'maxBytes';
+  readonly limit: number;
+  /** Operations or bytes the plan holds. */
+  readonly planned: number;
 }
 
 /** Where a pass stands when its guard trips. */
@@ -108,14 +139,22 @@ export interface PassReport {
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly dryRun: boolean;
-  /** Every operation planned (the last round's plan for a dry run). */
+  /**
+   * Every operation the pass set out to do, all rounds (a dry run plans one round: the
+   * whole pass when nothing changes meanwhile). Files still being written are left out
+   * and listed in `execution.skipped` as settling.
+   */
   readonly planned: readonly PlannedOp[];
+  /** What `planned` adds up to. */
+  readonly totals: PlanTotals;
   readonly execution: ExecutionReport;
   readonly guard: GuardReport | null;
+  /** The limit that stopped the pass before it changed anything, or null. */
+  readonly limit: LimitStop | null;
   readonly problems: readonly Problem[];
   /** The server's revision the pass caught up to. */
   readonly cursor: number;
-  /** True when nothing was left to do: no skip, no failure, no guard, no problem. */
+  /** True when nothing was left to do: no skip, no failure, no guard, no limit, no problem. */
   readonly inSync: boolean;
   /** Earliest time a skipped or failed path is worth another pass, or null. */
   readonly retryAt: number | null;

@@ -18,6 +18,7 @@ import type { ConflictCopy, ExecutionReport, PathError, SkippedOp } from './engi
 import type { ErrorBook } from './error-book.js';
 import { countOps, opPath, opPaths } from './order.js';
 import { ancestorsOf } from './path-tree.js';
+import { describeOp } from './plan-totals.js';
 import type { Op } from './types.js';
 
 /** Options of `executePlan`. */
@@ -148,6 +149,7 @@ export async function executePlan(ops: readonly Op[], ctx: OpContext, options: E
   options.onQueue?.(0);
   return {
     done: countOps(doneOps),
+    executed: doneOps.map(describeOp),
     conflicts,
     skipped,
     failed,

@@ -60,6 +60,11 @@ export function pairId(local: string, remote: string): string {
   return `${name}-${hash}`;
 }
 
+/** The file a pair's remote view is kept in. */
+export function remoteViewFile(stateDir: string, pairId: string): string {
+  return join(stateDir, `${pairId}.remote.json`);
+}
+
 /**
  * Opens (creating as needed) the state of a pair.
  * @throws FosError when the state folder cannot be created, the manifest not read or
@@ -80,7 +85,7 @@ export async function openFolderPair(spec: FolderPairSpec): Promise<FolderPair> 
     ...(spec.flushIntervalMs === undefined ? {} : { flushIntervalMs: spec.flushIntervalMs }),
     ...(spec.onManifestError === undefined ? {} : { onError: spec.onManifestError }),
   });
-  const view = await RemoteView.load(join(stateDir, `${id}.remote.json`), spec.remote);
+  const view = await RemoteView.load(remoteViewFile(stateDir, id), spec.remote);
   const pair: FolderPair = {
     id,
     local,

@@ -90,4 +90,17 @@ describe('loadIgnoreMatcher', () => {
     await mkdir(join(root, '.fosignore'));
     await expect(loadIgnoreMatcher(root)).rejects.toMatchObject({ code: 'FOS_ERR_SYNC_LOCAL_IO' });
   });
+
+  it('names the rule that ignores a path and where it comes from (fos status --why)', () => {
+    const matcher = createIgnoreMatcher({ patterns: ['*.tmp'], fosignore: '# build output\nbuild/\n!keep.swp\n' });
+    expect(matcher.explain('.fos/folder-id', false)).toEqual({ pattern: '.fos/', source: 'fos' });
+    expect(matcher.explain('notes.swp', false)).toEqual({ pattern: '*.swp', source: 'default' });
+    expect(matcher.explain('a/b.tmp', false)).toEqual({ pattern: '*.tmp', source: 'config' });
+    expect(matcher.explain('build/out/x.o', false)).toEqual({ pattern: 'build/', source: '.fosignore' });
+    expect(matcher.explain('build', true)).toEqual({ pattern: 'build/', source: '.fosignore' });
+    expect(matcher.explain('keep.swp', false)).toBeNull();
+    expect(matcher.explain('notes.txt', false)).toBeNull();
+    expect(matcher.isIgnored('keep.swp', false)).toBe(false);
+    expect(matcher.isIgnored('build/out/x.o', false)).toBe(true);
+  });
 });

@@ -28,10 +28,21 @@ export const DEFAULT_IGNORES: readonly string[] = Object.freeze([
   '*.part',
 ]);
 
-/** Answers whether a relative sync path is ignored. */
+/** Where an ignore rule comes from. */
+export type IgnoreSource = 'fos' | 'default' | 'config' | '.fosignore';
+
+/** The rule that ignores a path (`fos status --why`): the last one to match, as `git check-ignore -v` reports. */
+export interface IgnoreMatch {
+  readonly pattern: string;
+  readonly source: IgnoreSource;
+}
+
+/** Answers whether a relative sync path is ignored, and by which rule. */
 export interface IgnoreMatcher {
   /** True when `relPath` ('/'-separated, relative to the folder root) is ignored. */
   isIgnored(relPath: string, isDir: boolean): boolean;
+  /** The rule that ignores `relPath` (or the folder above it that is ignored), or null. */
+  explain(relPath: string, isDir: boolean): IgnoreMatch | null;
 }
 
 /** Where the rules come from. */
@@ -49,18 +60,32 @@ export interface IgnoreSources {
 /** Builds a matcher from patterns and `.fosignore` text. Pure. */
 export function createIgnoreMatcher(sources: IgnoreSources = {}): IgnoreMatcher {
   const ignorecase = sources.caseInsensitive ?? false;
-  const own = ignore({ ignorecase }).add([...FOS_OWN_PATTERNS]);
+  const marked = (patterns: readonly string[], mark: IgnoreSource) => patterns.map((pattern) => ({ pattern, mark }));
+  const own = ignore({ ignorecase }).add(marked(FOS_OWN_PATTERNS, 'fos'));
   const rules = ignore({ ignorecase });
-  if (sources.noDefaults !== true) rules.add([...DEFAULT_IGNORES]);
-  if (sources.patterns !== undefined) rules.add([...sources.patterns]);
-  if (sources.fosignore !== undefined) rules.add(sources.fosignore);
+  if (sources.noDefaults !== true) rules.add(marked(DEFAULT_IGNORES, 'default'));
+  if (sources.patterns !== undefined) rules.add(marked(sources.patterns, 'config'));
+  // One pattern per line, as `ignore` splits a text itself, so each keeps its source.
+  if (sources.fosignore !== undefined) rules.add(marked(sources.fosignore.split(/\r?\n/u), IGNORE_FILE));
+  const candidate = (relPath: string, isDir: boolean): string => (isDir ? `${relPath}/` : relPath);
   return {
     isIgnored(relPath: string, isDir: boolean): boolean {
       if (relPath === '') return false;
-      const candidate = isDir ? `${relPath}/` : relPath;
-      return own.ignores(candidate) || rules.ignores(candidate);
+      return own.ignores(candidate(relPath, isDir)) || rules.ignores(candidate(relPath, isDir));
+    },
+    explain(relPath: string, isDir: boolean): IgnoreMatch | null {
+      if (relPath === '') return null;
+      for (const matcher of [own, rules]) {
+        const rule = matcher.test(candidate(relPath, isDir)).rule;
+        if (rule !== undefined) return { pattern: rule.pattern, source: sourceOf(rule.mark) };
+      }
+      return null;
     },
   };
+}
+
+function sourceOf(mark: string | undefined): IgnoreSource {
+  return mark === 'fos' || mark === 'default' || mark === 'config' || mark === IGNORE_FILE ? mark : 'config';
 }
 
 /**

@@ -10,7 +10,7 @@
  * pair starts from an empty base: reconcile then sees both sides as new, equal content is
  * re-recorded and different content becomes a conflict; nothing is deleted.
  */
-import { rename } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -147,20 +147,12 @@ export class Manifest {
    */
   static async openFile(file: string, options: ManifestFileOptions = {}): Promise<Manifest> {
     const db = new Low<ManifestData>(new JSONFile<ManifestData>(file), emptyData());
-    let problem: FosError | null = null;
+    let problem: FosError;
     try {
       await db.read();
-      const parsed = manifestSchema.safeParse(db.data);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const where = issue === undefined ? '' : `${issue.path.join('.')}: ${issue.message}`;
-        problem = new FosError('FOS_ERR_SYNC_MANIFEST', `manifest ${file} is invalid (${where})`, { cause: parsed.error });
-      } else {
-        return new Manifest(file, db, fromParsed(parsed.data), null, options);
-      }
+      return new Manifest(file, db, validated(file, db.data), null, options);
     } catch (err) {
-      const why = err instanceof SyntaxError ? 'not valid JSON' : `unreadable (${errnoCode(err) ?? String(err)})`;
-      problem = new FosError('FOS_ERR_SYNC_MANIFEST', `manifest ${file} is ${why}`, { cause: err });
+      problem = unusable(file, err);
     }
     const movedTo = `${file}.corrupt-${(options.now ?? Date.now)()}`;
     try {
@@ -275,6 +267,37 @@ export class Manifest {
     const base: ManifestData = { version: MANIFEST_VERSION, cursor: this.#cursor, root: this.#root, entries: Object.fromEntries(this.#entries) };
     return this.#serverId === undefined ? base : { ...base, serverId: this.#serverId };
   }
+}
+
+/**
+ * Reads a manifest file without taking it over: nothing is created, moved aside or
+ * written, so a running agent's state is not disturbed (`fos status --why`). A missing
+ * file reads as an empty manifest.
+ * @throws FosError `FOS_ERR_SYNC_MANIFEST` when the file is unreadable, not JSON or invalid.
+ */
+export async function readManifest(file: string): Promise<ManifestData> {
+  try {
+    return validated(file, JSON.parse(await readFile(file, 'utf8')));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return emptyData();
+    throw unusable(file, err);
+  }
+}
+
+/** The file's content once it validates. @throws FosError `FOS_ERR_SYNC_MANIFEST` naming the first problem. */
+function validated(file: string, data: unknown): ManifestData {
+  const parsed = manifestSchema.safeParse(data);
+  if (parsed.success) return fromParsed(parsed.data);
+  const issue = parsed.error.issues[0];
+  const where = issue === undefined ? '' : `${issue.path.join('.')}: ${issue.message}`;
+  throw new FosError('FOS_ERR_SYNC_MANIFEST', `manifest ${file} is invalid (${where})`, { cause: parsed.error });
+}
+
+/** Why a manifest file cannot be used, as a FosError. */
+function unusable(file: string, err: unknown): FosError {
+  if (err instanceof FosError) return err;
+  const why = err instanceof SyntaxError ? 'not valid JSON' : `unreadable (${errnoCode(err) ?? String(err)})`;
+  return new FosError('FOS_ERR_SYNC_MANIFEST', `manifest ${file} is ${why}`, { cause: err });
 }
 
 function emptyData(): ManifestData {

@@ -6,16 +6,19 @@
  * into a conflict copy within the same pass.
  */
 import type { Clock, FosClient } from '../client/index.js';
-import type { ExecutionReport, GuardReport, PassReport, PlannedOp, SkippedOp } from './engine-types.js';
+import type { ExecutionReport, GuardReport, LimitStop, PassLimits, PassReport, PlannedOp, SkippedOp } from './engine-types.js';
 import { executePlan } from './executor.js';
 import type { ExecutorOptions } from './executor.js';
 import type { FolderPair } from './folder-pair.js';
 import { countOps, opPath } from './order.js';
 import { isAtOrUnder } from './path-tree.js';
-import { reconcile, RECONCILE_DEFAULTS } from './reconcile.js';
-import { checkRoot, FOS_DIR } from './root-identity.js';
-import { minimalScope, restrict, scanScope } from './scope.js';
-import type { LocalRootState, Op, Plan, ReconcileOptions } from './types.js';
+import { addTotals, describeOp, overLimit, planTotals } from './plan-totals.js';
+import { RECONCILE_DEFAULTS } from './reconcile.js';
+import { adoptRoot, checkRoot } from './root-identity.js';
+import type { RootCheck } from './root-identity.js';
+import { catchUp, planRound, splitSettling } from './round.js';
+import { minimalScope } from './scope.js';
+import type { BaseState, Op, Plan, ReconcileOptions } from './types.js';
 
 /** Options of `runPass`. */
 export interface PassOptions {
@@ -28,6 +31,12 @@ export interface PassOptions {
   readonly stop?: AbortSignal;
   /** Plan only: no change anywhere, nothing saved. */
   readonly dryRun?: boolean;
+  /**
+   * A plan (every operation, files still being written included) that goes over one of
+   * these stops the pass before it changes anything, as a dry run would (`fos sync
+   * --max-ops`, `--max-bytes`). Later rounds, which retry refusals, are not checked.
+   */
+  readonly limits?: PassLimits;
   /** Carry out deletions despite a tripped guard, and adopt a replaced root. */
   readonly force?: boolean;
   /**
@@ -57,6 +66,7 @@ export interface PassOptions {
 
 const EMPTY_EXECUTION: ExecutionReport = Object.freeze({
   done: countOps([]),
+  executed: [],
   conflicts: [],
   skipped: [],
   failed: [],
@@ -81,6 +91,7 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
   const reconcileOptions: ReconcileOptions = { ...RECONCILE_DEFAULTS, ...options.reconcile, force };
   const finish = (parts: Partial<PassReport> & { execution: ExecutionReport }): PassReport => {
     const guard = parts.guard ?? null;
+    const limit = parts.limit ?? null;
     const problems = parts.problems ?? [];
     const execution = parts.execution;
     const retryAt = earliest(pair.errors.nextRetryAt(), parts.retryAt ?? null);
@@ -91,12 +102,15 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
       finishedAt: clock.now(),
       dryRun,
       planned: parts.planned ?? [],
+      totals: parts.totals ?? planTotals([]),
       execution,
       guard,
+      limit,
       problems,
       cursor: pair.view.cursor,
       inSync:
         guard === null &&
+        limit === null &&
         problems.length === 0 &&
         execution.failed.length === 0 &&
         execution.skipped.length === 0 &&
@@ -106,56 +120,33 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     };
   };
 
-  const root = await checkRoot(pair.local, pair.manifest.root, { force, create: !dryRun });
-  if (root.state !== 'present') {
-    const guard: GuardReport = { kind: root.state === 'missing' ? 'rootMissing' : 'rootReplaced', deletions: 0, total: countFiles(pair), blocked: true, message: `${root.message}; nothing was synced or deleted` };
-    return finish({ execution: EMPTY_EXECUTION, guard });
-  }
-  if (root.changed && !dryRun) pair.manifest.root = root.identity;
-  const localRoot: LocalRootState = 'present';
+  const root = await checkRoot(pair.local, pair.manifest.root, { force });
+  if (root.state !== 'present') return finish({ execution: EMPTY_EXECUTION, guard: rootGuardReport(root, pair.manifest.records) });
+  // The root's identity is recorded (and its id file written) only once the pass is about
+  // to change something: a plan, or a pass stopped by a limit, leaves no trace.
+  let rootAdopted = !root.changed;
 
   const planned: PlannedOp[] = [];
+  let totals = planTotals([]);
   const executions: ExecutionReport[] = [];
   let guard: GuardReport | null = null;
+  let limit: LimitStop | null = null;
   let lastPlan: Plan | null = null;
   let scope: string[] = options.scope === undefined ? [''] : [...options.scope];
   let settleAt: number | null = null;
   const maxRounds = Math.max(1, options.maxRounds ?? 3);
 
   for (let round = 0; round < maxRounds; round += 1) {
-    const feed = (since: number) => options.run((c) => c.changesSince(since, { ...optionalPath(pair.view.feedPath), signal: options.signal }));
-    let listing = await feed(pair.view.cursor);
-    if (listing.rev < pair.view.cursor) {
-      // The server's history went back: the revisions this pair saw after listing.rev were
-      // lost there, and changes made since reuse their numbers, so the feed from our cursor
-      // would hide them for good. Rebuild the view from the whole feed; reconcile compares
-      // content, so equal files are re-recorded and nothing is deleted for it.
-      options.onHistoryReset?.(listing.rev, pair.view.cursor);
-      pair.view.reset();
-      listing = await feed(0);
-      scope = [''];
-    }
-    const touched = pair.view.apply(listing);
-    if (!scope.includes('')) scope = minimalScope([...scope, ...touched]);
+    const caught = await catchUp(pair, options.run, options.signal, options.onHistoryReset);
+    if (caught.reset) scope = [''];
+    if (!scope.includes('')) scope = minimalScope([...scope, ...caught.touched]);
     if (scope.length === 0) break;
 
-    const scanned = await scanScope(pair.local, scope, pair.manifest.records, { isIgnored: pair.isIgnored, signal: options.signal });
-    const held = scanned.skipped.map((s) => s.path);
     const now = clock.now();
-    for (const skip of scanned.skipped) pair.errors.record(skip.path, 'upload', new Error(skip.why), now);
-    const isIgnored = (path: string, isDir: boolean): boolean =>
-      isAtOrUnder(path, FOS_DIR) || pair.isIgnored(path, isDir) || held.some((h) => isAtOrUnder(path, h));
-
-    let plan = reconcile({
-      base: restrict(pair.manifest.records, scope),
-      local: scanned.local,
-      remote: restrict(pair.view.entries, scope),
-      device: pair.device,
-      now,
-      localRoot,
-      isIgnored,
-      options: reconcileOptions,
-    });
+    const planning = await planRound(pair, scope, { now, reconcile: reconcileOptions, signal: options.signal });
+    const held = planning.skipped.map((s) => s.path);
+    for (const skip of planning.skipped) pair.errors.record(skip.path, 'upload', new Error(skip.why), now);
+    let plan = planning.plan;
     if (plan.guard !== null && !scope.includes('')) {
       // A guard on a part of the folder may be an artefact of the part: decide on the whole.
       scope = [''];
@@ -165,24 +156,28 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     lastPlan = plan;
     if (plan.guard !== null) guard = guardReport(plan, pair, reconcileOptions.maxDeleteShare ?? 0.5);
 
-    const ready: Op[] = [];
-    const settling: SkippedOp[] = [];
-    for (const op of plan.ops) {
-      const local = uploadedState(op);
-      const at = local === null ? now : pair.settle.settledAt(local, now);
-      if (at > now) {
-        settling.push({ path: opPath(op), kind: op.kind, reason: 'settling' });
-        settleAt = earliest(settleAt, at);
-      } else {
-        ready.push(op);
+    if (round === 0 && options.limits !== undefined) {
+      // Files still being written count: `fos sync` waits for them and runs them too.
+      limit = overLimit(planTotals(plan.ops), options.limits);
+      if (limit !== null) {
+        planned.push(...plan.ops.map(describeOp));
+        totals = planTotals(plan.ops);
+        break;
       }
     }
-    planned.push(...ready.map(describeOp));
+    const split = splitSettling(plan.ops, pair.settle, now);
+    settleAt = earliest(settleAt, split.settleAt);
+    planned.push(...split.ready.map(describeOp));
+    totals = addTotals(totals, planTotals(split.ready));
     if (dryRun) {
-      executions.push({ ...EMPTY_EXECUTION, skipped: settling });
+      executions.push({ ...EMPTY_EXECUTION, skipped: split.settling });
       break;
     }
-    plan = { ...plan, ops: ready };
+    if (!rootAdopted) {
+      pair.manifest.root = await adoptRoot(pair.local, root);
+      rootAdopted = true;
+    }
+    plan = { ...plan, ops: split.ready };
     const execution = await executePlan(plan.ops, opContext(pair, options), {
       concurrency: options.concurrency ?? 4,
       errors: pair.errors,
@@ -190,7 +185,7 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
       ...(options.onQueue === undefined ? {} : { onQueue: options.onQueue }),
       ...(options.onOutcome === undefined ? {} : { onOutcome: options.onOutcome }),
     });
-    executions.push({ ...execution, skipped: [...execution.skipped, ...settling] });
+    executions.push({ ...execution, skipped: [...execution.skipped, ...split.settling] });
     clearSettled(pair, scope, plan, held);
     if (execution.offline || options.stop?.aborted === true) break;
     const again = execution.skipped.filter((s) => ROUND_AGAIN.has(s.reason)).map((s) => s.path);
@@ -199,7 +194,7 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     scope = minimalScope([...again, ...copies]);
   }
 
-  if (!dryRun && options.save !== false) {
+  if (!dryRun && limit === null && options.save !== false) {
     // Either file may be newer after a crash: reconcile records equal content on both
     // sides as agreed, so a lagging manifest or view only costs a re-check.
     await pair.view.save();
@@ -212,14 +207,12 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     // round looks only at the paths it retries, so it never planned those again.
     execution: { ...execution, skipped: pendingSkips(executions) },
     guard,
+    limit,
     problems: lastPlan?.problems ?? [],
     planned,
+    totals,
     retryAt: settleAt,
   });
-}
-
-function optionalPath(path: string | undefined): { path?: string } {
-  return path === undefined ? {} : { path };
 }
 
 function earliest(a: number | null, b: number | null): number | null {
@@ -228,20 +221,16 @@ function earliest(a: number | null, b: number | null): number | null {
   return Math.min(a, b);
 }
 
-function countFiles(pair: FolderPair): number {
-  let n = 0;
-  for (const state of pair.manifest.records.values()) if (state.kind === 'file') n++;
-  return n;
+/** The guard of a root that is missing or is not the folder synced before: nothing happens anywhere. */
+export function rootGuardReport(root: Exclude<RootCheck, { state: 'present' }>, records: ReadonlyMap<string, BaseState>): GuardReport {
+  let total = 0;
+  for (const state of records.values()) if (state.kind === 'file') total++;
+  const kind = root.state === 'missing' ? 'rootMissing' : 'rootReplaced';
+  return { kind, deletions: 0, total, blocked: true, message: `${root.message}; nothing was synced or deleted` };
 }
 
-/** The local file an operation sends to the server, which must have settled first. */
-function uploadedState(op: Op): Parameters<FolderPair['settle']['settledAt']>[0] | null {
-  if (op.kind === 'upload') return op.local;
-  if (op.kind === 'conflict' && op.loser === 'local') return op.local;
-  return null;
-}
-
-function guardReport(plan: Plan, pair: FolderPair, maxDeleteShare: number): GuardReport {
+/** A tripped guard as a report says it: the facts and a sentence on what to do. */
+export function guardReport(plan: Plan, pair: Pick<FolderPair, 'local'>, maxDeleteShare: number): GuardReport {
   const guard = plan.guard;
   if (guard === null) throw new TypeError('no guard');
   const share = Math.round(maxDeleteShare * 100);
@@ -253,33 +242,6 @@ function guardReport(plan: Plan, pair: FolderPair, maxDeleteShare: number): Guar
         ? `folder is empty: ${pair.local} has no files where it had ${guard.total}; ${what}`
         : `folder identity changed or folder missing: ${pair.local}; ${what}`;
   return { kind: guard.kind, deletions: guard.deletions, total: guard.total, blocked: guard.blocked, message };
-}
-
-function describeOp(op: Op): PlannedOp {
-  switch (op.kind) {
-    case 'upload':
-      return { kind: op.kind, path: op.path, rule: op.rule, bytes: op.local.size };
-    case 'download':
-      return { kind: op.kind, path: op.path, rule: op.rule, bytes: op.entry.size };
-    case 'moveRemote':
-    case 'moveLocal':
-      return { kind: op.kind, path: op.from, to: op.to, rule: op.rule, entryKind: op.entryKind };
-    case 'conflict':
-      return { kind: op.kind, path: op.path, to: op.copyPath, rule: op.rule };
-    case 'deleteRemote':
-      return { kind: op.kind, path: op.path, rule: op.rule, entryKind: op.entryKind };
-    case 'deleteLocal':
-      return { kind: op.kind, path: op.path, rule: op.rule, entryKind: op.expect.kind };
-    case 'mkdirRemote':
-    case 'mkdirLocal':
-    case 'updateBase':
-    case 'dropBase':
-      return { kind: op.kind, path: op.path, rule: op.rule };
-    default: {
-      const unreachable: never = op;
-      return unreachable;
-    }
-  }
 }
 
 function opContext(pair: FolderPair, options: PassOptions): Parameters<typeof executePlan>[1] {
@@ -306,11 +268,27 @@ function clearSettled(pair: FolderPair, scope: readonly string[], plan: Plan, he
   }
 }
 
-function mergeExecutions(reports: readonly ExecutionReport[]): ExecutionReport {
+/**
+ * Two passes of one `fos sync` over a pair as one report: what both planned and carried
+ * out, and where the later one left things (its skips, guard, problems, cursor).
+ */
+export function mergePasses(first: PassReport, later: PassReport): PassReport {
+  return {
+    ...later,
+    startedAt: first.startedAt,
+    planned: [...first.planned, ...later.planned],
+    totals: addTotals(first.totals, later.totals),
+    execution: { ...mergeExecutions([first.execution, later.execution]), skipped: later.execution.skipped },
+  };
+}
+
+/** The executions of several rounds (or passes) as one. */
+export function mergeExecutions(reports: readonly ExecutionReport[]): ExecutionReport {
   const done = { ...countOps([]) } as Record<Op['kind'], number>;
   for (const r of reports) for (const kind of Object.keys(r.done) as Op['kind'][]) done[kind] += r.done[kind];
   return {
     done,
+    executed: reports.flatMap((r) => r.executed),
     conflicts: reports.flatMap((r) => r.conflicts),
     skipped: reports.flatMap((r) => r.skipped),
     failed: reports.flatMap((r) => r.failed),

@@ -18,22 +18,22 @@ export const FOS_DIR = '.fos';
 /** The id file, relative to the root. */
 export const FOLDER_ID_FILE = `${FOS_DIR}/folder-id`;
 
-/** The outcome of a root check. */
+/**
+ * The outcome of a root check. `changed`: the identity differs from the record (first
+ * sync, forced adoption, a new inode); `writeId`: the id file is still to be written.
+ */
 export type RootCheck =
-  | { readonly state: 'present'; readonly identity: RootIdentity; readonly changed: boolean }
+  | { readonly state: 'present'; readonly identity: RootIdentity; readonly changed: boolean; readonly writeId: boolean }
   | { readonly state: 'missing' | 'replaced'; readonly message: string };
 
 /**
  * Checks `root` against the recorded identity. With no record (first sync) or with
- * `force`, the folder's id file is adopted or created, and the root is 'present'.
- * `create: false` (a dry run) never writes the id file.
+ * `force`, the folder's id file is adopted (or a new id chosen, for `adoptRoot` to write)
+ * and the root is 'present'. Writes nothing: a plan that is never carried out leaves no
+ * trace in the folder.
  * @throws FosError `FOS_ERR_SYNC_LOCAL_IO` when the root cannot be read.
  */
-export async function checkRoot(
-  root: string,
-  recorded: RootIdentity | null,
-  options: { readonly force: boolean; readonly create: boolean },
-): Promise<RootCheck> {
+export async function checkRoot(root: string, recorded: RootIdentity | null, options: { readonly force: boolean }): Promise<RootCheck> {
   let dev: number;
   let ino: number;
   try {
@@ -55,12 +55,22 @@ export async function checkRoot(
       return { state: 'replaced', message: `folder identity changed: ${root} is not the folder that was synced before` };
     }
     const changed = dev !== recorded.dev || ino !== recorded.ino;
-    return { state: 'present', identity: { folderId: found, dev, ino }, changed };
+    return { state: 'present', identity: { folderId: found, dev, ino }, changed, writeId: false };
   }
   const folderId = found ?? randomBytes(16).toString('hex');
-  if (found === null && options.create) await writeFolderId(root, folderId);
   const changed = recorded === null || recorded.folderId !== folderId || recorded.dev !== dev || recorded.ino !== ino;
-  return { state: 'present', identity: { folderId, dev, ino }, changed };
+  return { state: 'present', identity: { folderId, dev, ino }, changed, writeId: found === null };
+}
+
+/**
+ * Makes a present root's identity the recorded one: writes the id file when the check
+ * chose a new id, and returns the identity for the manifest. Called just before a pass
+ * changes anything.
+ * @throws FosError `FOS_ERR_SYNC_LOCAL_IO` when the id file cannot be written.
+ */
+export async function adoptRoot(root: string, check: Extract<RootCheck, { state: 'present' }>): Promise<RootIdentity> {
+  if (check.writeId) await writeFolderId(root, check.identity.folderId);
+  return check.identity;
 }
 
 async function readFolderId(root: string): Promise<string | null> {

@@ -21,6 +21,11 @@ export interface ScanSkip {
 
 /** What a scan found, and what it had to leave alone (reconcile must not read it as deleted). */
 export interface ScanResult {
+  /**
+   * Local states keyed by the name on disk: two names that are one name in NFC (`é` made
+   * of one code point or two) are two entries, so that reconcile sees the collision and
+   * holds both instead of syncing whichever was listed last.
+   */
   readonly local: Map<string, LocalState>;
   readonly skipped: ScanSkip[];
 }
@@ -79,7 +84,7 @@ export async function scanScope(
   const paths = minimalScope(scope);
   for (const dir of ancestorsOfScope(paths)) {
     const stats = await lstatOrNull(localPath(root, dir));
-    if (stats?.isDirectory() === true && !options.isIgnored(dir, true)) out.set(dir.normalize('NFC'), dirState(dir));
+    if (stats?.isDirectory() === true && !options.isIgnored(dir, true)) out.set(dir, dirState(dir));
   }
   for (const path of paths) {
     if (path === '') await walkDir(walk, '');
@@ -110,7 +115,7 @@ async function visit(walk: Walk, diskPath: string, stats: Stats | null): Promise
   }
   if (stats.isDirectory()) {
     if (options.isIgnored(path, true)) return;
-    out.set(path, dirState(diskPath));
+    out.set(diskPath, dirState(diskPath));
     await walkDir(walk, diskPath);
     return;
   }
@@ -133,7 +138,7 @@ async function visit(walk: Walk, diskPath: string, stats: Stats | null): Promise
       return;
     }
   }
-  out.set(path, { path, diskPath, kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs, sha256 });
+  out.set(diskPath, { path, diskPath, kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs, sha256 });
 }
 
 async function walkDir(walk: Walk, diskPath: string): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FOS_BIN, TEST_BCRYPT_COST, runFos } from './server.js';
 import type { TestServer } from './server.js';
@@ -29,6 +30,16 @@ export async function initDevice(server: TestServer, home: string, name: string,
   const result = await runFos([...args, '--remote', remote, '--state', state, '--device', name], '', { FOS_PASSWORD: password });
   if (result.code !== 0) throw new Error(`fos init failed (${String(result.code)}): ${result.stderr}`);
   return { name, config, folder, state };
+}
+
+/**
+ * Changes a device's agent config: `agent` fields over the `agent` section, `folder`
+ * fields over each folder pair.
+ */
+export async function patchAgentConfig(device: AgentDevice, agent: Readonly<Record<string, unknown>>, folder: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  const config = JSON.parse(await readFile(device.config, 'utf8')) as { agent: Record<string, unknown> & { folders: Record<string, unknown>[] } };
+  config.agent = { ...config.agent, ...agent, folders: config.agent.folders.map((f) => ({ ...f, ...folder })) };
+  await writeFile(device.config, JSON.stringify(config, null, 2));
 }
 
 /** A running `fos agent`. */

@@ -119,3 +119,33 @@ export async function treeOf(root: string): Promise<Record<string, string>> {
 export function treeHash(tree: Record<string, string>): string {
   return createHash('sha256').update(JSON.stringify(Object.entries(tree).sort())).digest('hex');
 }
+
+/**
+ * Everything under `dir`, fos's own files included: each file's size, mtime and hash and
+ * each folder's mtime, so that any write shows. A missing `dir` is empty.
+ */
+export async function snapshotTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(join(dir, rel));
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) {
+      const path = rel === '' ? name : `${rel}/${name}`;
+      const stats = await lstat(join(dir, path));
+      if (stats.isDirectory()) {
+        out[`${path}/`] = String(stats.mtimeMs);
+        await walk(path);
+      } else if (stats.isFile()) {
+        out[path] = `${stats.size} ${stats.mtimeMs} ${createHash('sha256').update(await readFile(join(dir, path))).digest('hex')}`;
+      } else {
+        out[path] = `other ${stats.mtimeMs}`;
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
