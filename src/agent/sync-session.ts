@@ -7,6 +7,7 @@ import type { Clock, FosClient, RetryOptions } from '../client/index.js';
 import { DEFAULT_TRASH_RETENTION_DAYS } from '../sync/trash.js';
 import { EXIT } from '../errors.js';
 import type { ExitCode } from '../errors.js';
+import { agentConnect } from '../cli/sync-settings.js';
 import type { SyncSettings } from '../cli/sync-settings.js';
 import type { PassLimits, PassReport } from '../sync/engine-types.js';
 import { closeFolderPair, openFolderPair } from '../sync/folder-pair.js';
@@ -45,12 +46,14 @@ export interface SessionOptions {
  */
 export async function openSyncSession(settings: SyncSettings, options: SessionOptions): Promise<SyncSession> {
   const clock = options.clock ?? systemClock;
+  const connect = await agentConnect(settings);
   const pool = new ClientPool({
     address: settings.endpoint,
     credentials: { kind: 'token', token: options.token },
     size: settings.concurrency + 1,
     clock,
     clientName: `fos-agent ${settings.device}`,
+    ...(connect === undefined ? {} : { connect }),
   });
   const pairs: FolderPair[] = [];
   try {

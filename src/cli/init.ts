@@ -16,13 +16,15 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { isTerminal, promptPassword, withInterrupt } from './connect-options.js';
 import type { CliIo } from './main.js';
 import { agentConfigPath, loadSyncSettings } from './sync-settings.js';
+import { addTlsOptions, tlsConnection } from './tls-trust.js';
+import type { TlsConnection, TlsFlags } from './tls-trust.js';
 
 /** Event debounce written into a starter config. */
 const STARTER_DEBOUNCE_MS = 100;
 /** Settle time written into a starter config. */
 const STARTER_SETTLE_MS = 150;
 
-interface InitFlags {
+interface InitFlags extends TlsFlags {
   readonly config?: string;
   readonly server?: string;
   readonly user?: string;
@@ -36,7 +38,7 @@ interface InitFlags {
 
 /** Registers `fos init`. */
 export function registerInitCommand(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('init')
     .description('write a starter agent config and store a device token (asks on a terminal, or takes flags)')
     .option('--config <file>', 'where to write the config (env FOS_AGENT_CONFIG, default ~/.config/fos/agent.json)')
@@ -47,52 +49,68 @@ export function registerInitCommand(program: Command, io: CliIo): void {
     .option('--state <dir>', 'state folder (manifests, status, token; default: beside the config)')
     .option('--device <name>', 'name of this device (default: the host name)')
     .option('--password-stdin', 'read the password from stdin (else FOS_PASSWORD, else a prompt)')
-    .option('--json', 'print what was written as JSON')
-    .action(async (flags: InitFlags) => {
-      const configPath = resolve(agentConfigPath(flags.config, io.env));
-      const answers = await complete(flags, io);
-      const stateDir = resolve(answers.state ?? join(dirname(configPath), 'state'));
-      const tokenFile = join(stateDir, 'token');
-      const issued = await withInterrupt(async (signal) => {
-        const password = await readPassword(io, flags, `Password for ${answers.user} on ${answers.server}:`, signal);
-        const options = { address: parseServerAddress(answers.server), credentials: { kind: 'password', user: answers.user, password } as const };
-        const client = await retry(() => FosClient.connect(options, signal), { retries: 3, signal });
-        try {
-          return await client.issueToken(answers.device, { signal });
-        } finally {
-          await client.quit();
-        }
-      });
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
-      await writeFileAtomic(tokenFile, `${issued.token}\n`);
-      await chmod(tokenFile, 0o600);
-      const config = {
-        agent: {
-          server: answers.server,
-          user: answers.user,
-          tokenFile,
-          device: answers.device,
-          stateDir,
-          folders: [{ local: resolve(answers.folder), remote: answers.remote }],
-          ignore: [],
-          rescanIntervalSec: 300,
-          // A saved file reaches the other devices in well under a second; a file still
-          // being written waits until it has held still this long.
-          debounceMs: STARTER_DEBOUNCE_MS,
-          settleMs: STARTER_SETTLE_MS,
-          concurrency: 4,
-          maxDeleteShare: 0.5,
-          logLevel: 'info',
-        },
+    .option('--json', 'print what was written as JSON');
+  // TLS as fos login takes it; the certificate seen (or the CA) is written into the config,
+  // since the agent has nobody to ask later.
+  addTlsOptions(command).action(async (flags: InitFlags) => {
+    const configPath = resolve(agentConfigPath(flags.config, io.env));
+    const answers = await complete(flags, io);
+    const stateDir = resolve(answers.state ?? join(dirname(configPath), 'state'));
+    const tokenFile = join(stateDir, 'token');
+    const tls = await tlsConnection({ ...flags, knownHosts: flags.knownHosts ?? join(stateDir, 'known_hosts') }, configPath, {}, io);
+    const issued = await withInterrupt(async (signal) => {
+      const password = await readPassword(io, flags, `Password for ${answers.user} on ${answers.server}:`, signal);
+      const options = {
+        address: parseServerAddress(answers.server),
+        credentials: { kind: 'password', user: answers.user, password } as const,
+        ...(tls === undefined ? {} : { connect: tls.connect }),
       };
-      await mkdir(dirname(configPath), { recursive: true });
-      await writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
-      await mkdir(resolve(answers.folder), { recursive: true });
-      // Read back through the validator, so a config `fos init` writes always loads.
-      await loadSyncSettings(configPath);
-      if (flags.json === true) io.stdout.write(`${JSON.stringify({ config: configPath, tokenFile, tokenId: issued.id }, null, 2)}\n`);
-      else io.stdout.write(`wrote ${configPath}; device token for ${answers.device} stored in ${tokenFile}\nnext: fos sync --config ${configPath}\n`);
+      const client = await retry(() => FosClient.connect(options, signal), { retries: 3, signal });
+      try {
+        return await client.issueToken(answers.device, { signal });
+      } finally {
+        await client.quit();
+      }
     });
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(tokenFile, `${issued.token}\n`);
+    await chmod(tokenFile, 0o600);
+    const config = {
+      agent: {
+        server: answers.server,
+        user: answers.user,
+        tokenFile,
+        ...(tls === undefined ? {} : { tls: agentTls(tls) }),
+        device: answers.device,
+        stateDir,
+        folders: [{ local: resolve(answers.folder), remote: answers.remote }],
+        ignore: [],
+        rescanIntervalSec: 300,
+        // A saved file reaches the other devices in well under a second; a file still
+        // being written waits until it has held still this long.
+        debounceMs: STARTER_DEBOUNCE_MS,
+        settleMs: STARTER_SETTLE_MS,
+        concurrency: 4,
+        maxDeleteShare: 0.5,
+        logLevel: 'info',
+      },
+    };
+    await mkdir(dirname(configPath), { recursive: true });
+    await writeFileAtomic(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    await mkdir(resolve(answers.folder), { recursive: true });
+    // Read back through the validator, so a config `fos init` writes always loads.
+    await loadSyncSettings(configPath);
+    if (flags.json === true) io.stdout.write(`${JSON.stringify({ config: configPath, tokenFile, tokenId: issued.id }, null, 2)}\n`);
+    else io.stdout.write(`wrote ${configPath}; device token for ${answers.device} stored in ${tokenFile}\nnext: fos sync --config ${configPath}\n`);
+  });
+}
+
+/** The agent's TLS settings: the CA given, or the fingerprint of the server just trusted. */
+function agentTls(tls: TlsConnection): { readonly ca: string } | { readonly fingerprint: string } {
+  if (tls.stored.ca !== undefined) return { ca: tls.stored.ca };
+  const seen = tls.lastFingerprint();
+  if (seen === undefined) throw new FosError('FOS_ERR_NET_TLS', 'no TLS connection was made, so there is no fingerprint to pin');
+  return { fingerprint: seen };
 }
 
 interface Answers {

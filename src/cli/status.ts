@@ -14,7 +14,7 @@ import { reconcileSettings } from '../agent/sync-session.js';
 import { explainSyncPath, locatePath } from '../sync/why.js';
 import { addProgramExample, withInterrupt } from './connect-options.js';
 import type { CliIo } from './main.js';
-import { agentConfigPath, loadSyncSettings, readToken } from './sync-settings.js';
+import { agentConfigPath, agentConnect, loadSyncSettings, readToken } from './sync-settings.js';
 import type { SyncSettings } from './sync-settings.js';
 import { formatWhy, whyAgent, whyJson } from './why-format.js';
 
@@ -90,7 +90,11 @@ async function explain(settings: SyncSettings, arg: string, json: boolean, io: C
 /** Logs in with the device token, as the agent does. @throws FosError when that fails. */
 async function connectWithToken(settings: SyncSettings, signal: AbortSignal): Promise<FosClient> {
   const token = await readToken(settings.tokenFile);
-  return FosClient.connect({ address: settings.endpoint, credentials: { kind: 'token', token }, timeoutMs: 3000 }, AbortSignal.any([signal, AbortSignal.timeout(3000)]));
+  const connect = await agentConnect(settings);
+  return FosClient.connect(
+    { address: settings.endpoint, credentials: { kind: 'token', token }, timeoutMs: 3000, ...(connect === undefined ? {} : { connect }) },
+    AbortSignal.any([signal, AbortSignal.timeout(3000)]),
+  );
 }
 
 /** Tries to log in with the device token; null when that works, else why not. */

@@ -4,8 +4,10 @@
  * from its own file (mode 0600). A password is never stored.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { ConnectFn } from '../client/index.js';
 import { FosError, errnoCode } from '../errors.js';
+import { readCaFile, tlsConnector } from '../security/tls-connect.js';
 import { loadConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/schema.js';
 
@@ -53,4 +55,22 @@ export function agentConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv
   const xdg = env['XDG_CONFIG_HOME'];
   const home = env['HOME'] ?? '.';
   return resolve(xdg !== undefined && xdg !== '' ? xdg : resolve(home, '.config'), 'fos', 'agent.json');
+}
+
+/**
+ * How the agent reaches its server: plain TCP, or TLS pinned to `tls.fingerprint` or
+ * verified against the `tls.ca` certificate. An agent has nobody to ask, so a server that
+ * is neither pinned nor verifiable is refused (`fos init --tls` pins it first). Servers
+ * it pinned are remembered in `<stateDir>/known_hosts`.
+ * @throws FosError `FOS_ERR_CONFIG_*` when the CA file cannot be read.
+ */
+export async function agentConnect(settings: SyncSettings): Promise<ConnectFn | undefined> {
+  const tls = settings.tls;
+  if (tls === undefined || (tls.fingerprint === undefined && tls.ca === undefined)) return undefined;
+  const ca = tls.ca === undefined ? undefined : await readCaFile(tls.ca);
+  return tlsConnector({
+    knownHostsFile: join(settings.stateDir, 'known_hosts'),
+    ...(tls.fingerprint === undefined ? {} : { pin: tls.fingerprint }),
+    ...(ca === undefined ? {} : { ca }),
+  });
 }

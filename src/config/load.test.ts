@@ -109,6 +109,7 @@ describe('validation messages name the field and the problem', () => {
     [{ agent: { ...minimalAgent, device: 'my/laptop' } }, 'agent.device: no slashes, backslashes, parentheses or control characters'],
     [{ agent: { ...minimalAgent, folders: [{ local: 'a', remote: '/abs' }] } }, "agent.folders[0].remote: must be relative, '/'-separated, without '.' or '..' segments"],
     [{ agent: { ...minimalAgent, folders: [{ local: 'a', id: '../x' }] } }, "agent.folders[0].id: letters, digits, '.', '_' and '-', at most 64, not starting with '.'"],
+    [{ agent: { ...minimalAgent, tls: { fingerprint: 'SHA256:abc' } } }, 'agent.tls.fingerprint: must be a SHA-256 fingerprint (SHA256:<base64> or 64 hex digits)'],
     [{ server: { port: 80 } }, 'server.data: required'],
     [{ server: { data: 'd', tls: { cert: 'c.pem' } } }, 'server.tls: cert and key go together'],
     [{ server: { data: 'd', limits: { maxConnections: 0 } } }, 'server.limits.maxConnections: must be at least 1'],
@@ -116,6 +117,15 @@ describe('validation messages name the field and the problem', () => {
     [[], 'must be an object'],
   ])('%j -> %s', (value, message) => {
     expect(problems(value)).toContain(message);
+  });
+
+  it('takes a pinned fingerprint as fos prints it or as hex, and keeps it as fos prints it', () => {
+    const digest = Buffer.alloc(32, 0xab);
+    const printed = `SHA256:${digest.toString('base64').replace(/=+$/u, '')}`;
+    const hex = digest.toString('hex').toUpperCase().match(/../gu)?.join(':') ?? '';
+    for (const fingerprint of [printed, hex, `sha256:${digest.toString('hex')}`]) {
+      expect(parse({ agent: { ...minimalAgent, tls: { fingerprint } } }).agent?.tls).toEqual({ fingerprint: printed });
+    }
   });
 
   it('lists every problem, not only the first', () => {

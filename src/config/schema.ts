@@ -5,11 +5,22 @@
  * silently ignored setting. Defaults live here and only here.
  */
 import { z } from 'zod';
+import { parseFingerprint } from '../security/fingerprint.js';
 
 /** Log levels pino knows, plus 'silent'. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/u;
+
+function isFingerprint(text: string): boolean {
+  try {
+    parseFingerprint(text);
+    return true;
+  } catch {
+    // parseFingerprint throws for anything that is not a fingerprint: that is the answer.
+    return false;
+  }
+}
 
 const port = z.number().int().min(0).max(65_535);
 const path = z.string().min(1, 'must not be empty');
@@ -45,10 +56,14 @@ export const agentSchema = z.strictObject({
   tokenFile: path,
   tls: z
     .strictObject({
-      /** Pinned SHA-256 fingerprint of the server certificate (hex, ':' allowed). */
+      /**
+       * Pinned SHA-256 fingerprint of the server certificate, as `fos server
+       * --print-fingerprint` shows it (`SHA256:<base64>`) or as hex (':' allowed).
+       */
       fingerprint: z
         .string()
-        .regex(/^(?:sha256:)?(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/u, 'must be a SHA-256 fingerprint')
+        .refine(isFingerprint, 'must be a SHA-256 fingerprint (SHA256:<base64> or 64 hex digits)')
+        .transform((v) => parseFingerprint(v))
         .optional(),
       /** A CA certificate file (PEM) to verify the server with. */
       ca: path.optional(),
