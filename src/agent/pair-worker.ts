@@ -107,8 +107,8 @@ export class PairWorker {
     while (this.#running !== null) await this.#running;
   }
 
-  /** The pair's state for `fos status`. */
-  status(): PairStatus {
+  /** The pair's state for `fos status` (the runtime adds the watcher's). */
+  status(): Omit<PairStatus, 'watch'> {
     const report = this.#lastReport;
     return {
       local: this.pair.local,
