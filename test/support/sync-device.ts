@@ -23,7 +23,7 @@ export interface SyncDevice {
   readonly pair: FolderPair;
   readonly pool: ClientPool;
   /** One pass, as `fos sync` runs it. */
-  sync(options?: Partial<Pick<PassOptions, 'dryRun' | 'force' | 'scope' | 'clock'>>): Promise<PassReport>;
+  sync(options?: Partial<Pick<PassOptions, 'dryRun' | 'force' | 'scope' | 'clock' | 'reconcile'>>): Promise<PassReport>;
   /** Closes the pool and the pair's files; `removeFiles` also deletes the folders. */
   close(removeFiles?: boolean): Promise<void>;
 }
@@ -40,6 +40,8 @@ export interface DeviceOptions {
   readonly parent?: string;
   readonly settleMs?: number;
   readonly concurrency?: number;
+  /** Names differing only by case are one name (the folder setting `caseInsensitive`). */
+  readonly caseInsensitive?: boolean;
 }
 
 /** Creates a device with empty folders, logged in with the password. */
@@ -54,7 +56,15 @@ export async function openDevice(options: DeviceOptions): Promise<SyncDevice> {
     credentials: { kind: 'password', user: options.user, password: options.password },
     size: 2,
   });
-  const pair = await openFolderPair({ local: root, remote: options.remote ?? '', stateDir, device: options.name, settleMs: options.settleMs ?? 0 });
+  const pair = await openFolderPair({
+    local: root,
+    remote: options.remote ?? '',
+    stateDir,
+    device: options.name,
+    settleMs: options.settleMs ?? 0,
+    ...(options.caseInsensitive === undefined ? {} : { caseInsensitive: options.caseInsensitive }),
+  });
+  const caseRule = options.caseInsensitive === undefined ? {} : { caseInsensitive: options.caseInsensitive };
   const controller = new AbortController();
   return {
     name: options.name,
@@ -69,6 +79,7 @@ export async function openDevice(options: DeviceOptions): Promise<SyncDevice> {
         signal: controller.signal,
         concurrency: options.concurrency ?? 4,
         ...extra,
+        reconcile: { ...caseRule, ...extra.reconcile },
       }),
     async close(removeFiles = false) {
       controller.abort();
