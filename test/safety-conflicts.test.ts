@@ -10,10 +10,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FosClient } from '../src/client/index.js';
-import { hashesUnder, readTree } from '../test-support/soak-ledger.js';
 import { addUser, startServer } from './support/server.js';
 import type { TestServer } from './support/server.js';
-import { openDevice, treeOf } from './support/sync-device.js';
+import { contentsIn, openDevice, treeOf } from './support/sync-device.js';
 import type { SyncDevice } from './support/sync-device.js';
 
 const PASSWORD = 'correct horse battery';
@@ -64,15 +63,11 @@ async function serverFiles(user: string): Promise<Record<string, string>> {
 }
 
 /** Every content found anywhere: the devices' folders and trash, the server's files and trash. */
-async function everywhere(user: string, all: readonly SyncDevice[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const device of all) {
-    for (const hash of (await readTree(device.root)).values()) found.add(hash);
-    for (const hash of await hashesUnder(join(device.stateDir, 'trash'))) found.add(hash);
-  }
-  for (const hash of (await readTree(join(server.dataDir, 'uploads', user))).values()) found.add(hash);
-  for (const hash of await hashesUnder(join(server.dataDir, 'trash'))) found.add(hash);
-  return found;
+function everywhere(user: string, all: readonly SyncDevice[]): Promise<Set<string>> {
+  return contentsIn(
+    [...all.map((d) => d.root), join(server.dataDir, 'uploads', user)],
+    [...all.map((d) => join(d.stateDir, 'trash')), join(server.dataDir, 'trash')],
+  );
 }
 
 /** Syncs every device in turn, `rounds` times. */

@@ -14,6 +14,7 @@ import type { FolderPair } from '../../src/sync/folder-pair.js';
 import { runPass } from '../../src/sync/pass.js';
 import type { PassOptions } from '../../src/sync/pass.js';
 import type { PassReport } from '../../src/sync/engine-types.js';
+import { hashesUnder, readTree } from '../../test-support/soak-ledger.js';
 
 /** A device under test. */
 export interface SyncDevice {
@@ -159,4 +160,16 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
   };
   await walk('');
   return out;
+}
+
+/**
+ * Every content (SHA-256) a version can be kept in after syncs: the files under `folders`
+ * (device folders, the server's `uploads/<user>`) and under `trashes` (local and server
+ * trash). "No data lost" means every version written is in this set.
+ */
+export async function contentsIn(folders: readonly string[], trashes: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const folder of folders) for (const hash of (await readTree(folder)).values()) found.add(hash);
+  for (const trash of trashes) for (const hash of await hashesUnder(trash)) found.add(hash);
+  return found;
 }
