@@ -9,10 +9,9 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FosClient } from '../src/client/index.js';
 import { addUser, startServer } from './support/server.js';
 import type { TestServer } from './support/server.js';
-import { contentsIn, openDevice, treeOf } from './support/sync-device.js';
+import { contentsIn, openDevice, serverFiles, treeOf } from './support/sync-device.js';
 import type { SyncDevice } from './support/sync-device.js';
 
 const PASSWORD = 'correct horse battery';
@@ -51,15 +50,8 @@ function copiesIn(tree: Record<string, string>): string[] {
   return Object.keys(tree).filter((p) => p.includes(' (conflict from ')).sort();
 }
 
-/** The server's live files, `path → sha256`. */
-async function serverFiles(user: string): Promise<Record<string, string>> {
-  const client = await FosClient.connect({ address: { host: server.host, port: server.port }, credentials: { kind: 'password', user, password: PASSWORD } });
-  try {
-    const listing = await client.list('', { recursive: true });
-    return Object.fromEntries(listing.entries.filter((e) => !e.deleted && e.kind === 'file').map((e) => [e.path, e.sha256]));
-  } finally {
-    await client.quit();
-  }
+function filesOn(user: string): Promise<Record<string, string>> {
+  return serverFiles(server, user, PASSWORD);
 }
 
 /** Every content found anywhere: the devices' folders and trash, the server's files and trash. */
@@ -85,49 +77,52 @@ async function expectConverged(all: readonly SyncDevice[]): Promise<Record<strin
   return first;
 }
 
+const VERSIONS = ['v0: the plan', 'v1: delta rewrote the plan', 'v2: the edit everyone got'] as const;
+
+/**
+ * Four devices in sync on `plan.txt` (v0); delta rewrites it (v1, on the server), while the
+ * same edit (v2) reaches the other three (the same attachment saved on each, say).
+ */
+async function sameLosingEdit(): Promise<{ user: string; all: SyncDevice[]; losers: SyncDevice[] }> {
+  const { user, all } = await devices(['alpha', 'beta', 'gamma', 'delta']);
+  const [alpha, beta, gamma, delta] = all as [SyncDevice, SyncDevice, SyncDevice, SyncDevice];
+  await writeFile(join(alpha.root, 'plan.txt'), VERSIONS[0]);
+  await syncAll(all, 1);
+  await writeFile(join(delta.root, 'plan.txt'), VERSIONS[1]);
+  await delta.sync();
+  const losers = [alpha, beta, gamma];
+  for (const device of losers) await writeFile(join(device.root, 'plan.txt'), VERSIONS[2]);
+  return { user, all, losers };
+}
+
+/** Every device and the server hold v1 under the name and v2 in exactly one copy; no version is lost. */
+async function expectOneCopy(user: string, all: readonly SyncDevice[]): Promise<void> {
+  const tree = await expectConverged(all);
+  const copies = copiesIn(tree);
+  expect(copies).toHaveLength(1);
+  expect(copiesIn(await filesOn(user))).toEqual(copies);
+  expect(tree['plan.txt']).toBe(sha(VERSIONS[1]));
+  expect(tree[copies[0] as string]).toBe(sha(VERSIONS[2]));
+  const found = await everywhere(user, all);
+  for (const version of VERSIONS) expect(found.has(sha(version)), version).toBe(true);
+}
+
 describe('the same conflict from several devices', () => {
   it('three devices holding the same losing edit make exactly one conflict copy between them', async () => {
-    const { user, all } = await devices(['alpha', 'beta', 'gamma', 'delta']);
-    const [alpha, beta, gamma, delta] = all as [SyncDevice, SyncDevice, SyncDevice, SyncDevice];
-    await writeFile(join(alpha.root, 'plan.txt'), 'v0: the plan');
-    await syncAll(all, 1);
-    await writeFile(join(delta.root, 'plan.txt'), 'v1: delta rewrote the plan');
-    await delta.sync();
-    // The same edit reaches three devices (the same attachment saved on each, say).
-    for (const device of [alpha, beta, gamma]) await writeFile(join(device.root, 'plan.txt'), 'v2: the edit everyone got');
+    const { user, all, losers } = await sameLosingEdit();
     let conflicts = 0;
-    for (const device of [alpha, beta, gamma]) conflicts += (await device.sync()).execution.conflicts.length;
+    for (const device of losers) conflicts += (await device.sync()).execution.conflicts.length;
     conflicts += await syncAll(all);
 
     expect(conflicts).toBe(1);
-    const tree = await expectConverged(all);
-    const copies = copiesIn(tree);
-    expect(copies).toHaveLength(1);
-    expect(copiesIn(await serverFiles(user))).toEqual(copies);
-    expect(await readFile(join(beta.root, 'plan.txt'), 'utf8')).toBe('v1: delta rewrote the plan');
-    expect(await readFile(join(gamma.root, copies[0] as string), 'utf8')).toBe('v2: the edit everyone got');
-    const found = await everywhere(user, all);
-    for (const version of ['v0: the plan', 'v1: delta rewrote the plan', 'v2: the edit everyone got']) expect(found.has(sha(version)), version).toBe(true);
+    await expectOneCopy(user, all);
   });
 
   it('three devices syncing the same losing edit at the same moment end with exactly one conflict copy', async () => {
-    const { user, all } = await devices(['alpha', 'beta', 'gamma', 'delta']);
-    const [alpha, beta, gamma, delta] = all as [SyncDevice, SyncDevice, SyncDevice, SyncDevice];
-    await writeFile(join(alpha.root, 'plan.txt'), 'v0: the plan');
-    await syncAll(all, 1);
-    await writeFile(join(delta.root, 'plan.txt'), 'v1: delta rewrote the plan');
-    await delta.sync();
-    for (const device of [alpha, beta, gamma]) await writeFile(join(device.root, 'plan.txt'), 'v2: the edit everyone got');
-    await Promise.all([alpha, beta, gamma].map((d) => d.sync()));
+    const { user, all, losers } = await sameLosingEdit();
+    await Promise.all(losers.map((d) => d.sync()));
     await syncAll(all, 3);
-
-    const tree = await expectConverged(all);
-    expect(copiesIn(tree)).toHaveLength(1);
-    expect(copiesIn(await serverFiles(user))).toHaveLength(1);
-    expect(tree['plan.txt']).toBe(sha('v1: delta rewrote the plan'));
-    expect(tree[copiesIn(tree)[0] as string]).toBe(sha('v2: the edit everyone got'));
-    const found = await everywhere(user, all);
-    for (const version of ['v0: the plan', 'v1: delta rewrote the plan', 'v2: the edit everyone got']) expect(found.has(sha(version)), version).toBe(true);
+    await expectOneCopy(user, all);
   });
 
   it('a conflict on a conflict copy makes a sibling copy of the original, never a copy of a copy', async () => {
@@ -185,10 +180,10 @@ describe('the same conflict from several devices', () => {
       }
     }
     expect(copiesIn(await treeOf(alpha.root))).toHaveLength(2);
-    expect(copiesIn(await serverFiles(user))).toHaveLength(2);
+    expect(copiesIn(await filesOn(user))).toHaveLength(2);
     // Held: beta keeps its version under the name, the server keeps alpha's.
     expect(await readFile(join(beta.root, 'log.txt'), 'utf8')).toBe('beta round 3');
-    expect((await serverFiles(user))['log.txt']).toBe(sha('alpha round 3'));
+    expect((await filesOn(user))['log.txt']).toBe(sha('alpha round 3'));
     const found = await everywhere(user, all);
     for (const version of versions) expect(found.has(sha(version)), version).toBe(true);
   });

@@ -22,7 +22,7 @@ import { socketPath } from '../src/agent/status-file.js';
 import { queryStatus } from '../src/agent/status-socket.js';
 import type { PairStatus } from '../src/agent/status-types.js';
 import { PairWorker } from '../src/agent/pair-worker.js';
-import { FosClient, systemClock } from '../src/client/index.js';
+import { systemClock } from '../src/client/index.js';
 import { createLogger } from '../src/log/logger.js';
 import type { Problem } from '../src/sync/types.js';
 import { tuneAgent } from '../test-support/soak-world.js';
@@ -30,7 +30,7 @@ import { initDevice, spawnAgent, waitFor } from './support/agent-process.js';
 import type { AgentDevice, AgentProcess } from './support/agent-process.js';
 import { addUser, runFos, startServer } from './support/server.js';
 import type { TestServer } from './support/server.js';
-import { contentsIn, openDevice, treeOf } from './support/sync-device.js';
+import { contentsIn, openDevice, serverFiles, treeOf } from './support/sync-device.js';
 import type { SyncDevice } from './support/sync-device.js';
 
 const run = promisify(execFile);
@@ -118,14 +118,8 @@ async function bSettled(check: (status: PairStatus) => boolean, what: string): P
   }, WAIT_MS, 100);
 }
 
-async function serverFiles(): Promise<Record<string, string>> {
-  const client = await FosClient.connect({ address: { host: server.host, port: server.port }, credentials: { kind: 'password', user: USER, password: PASSWORD } });
-  try {
-    const listing = await client.list('', { recursive: true });
-    return Object.fromEntries(listing.entries.filter((e) => !e.deleted && e.kind === 'file').map((e) => [e.path, e.sha256]));
-  } finally {
-    await client.quit();
-  }
+function filesOnServer(): Promise<Record<string, string>> {
+  return serverFiles(server, USER, PASSWORD);
 }
 
 function problemOf(status: PairStatus, code: Problem['code'], path: string): Problem | undefined {
@@ -170,7 +164,7 @@ describe('names that differ only by case or by Unicode normalization', () => {
     // Neither name was written on B, so neither overwrote the other; the server keeps both.
     const names = (await readdir(b.folder)).filter((n) => n.toLowerCase() === 'readme');
     expect(names).toEqual([]);
-    expect(await serverFiles()).toMatchObject({ Readme: sha('readme, title case'), README: sha('readme, upper case') });
+    expect(await filesOnServer()).toMatchObject({ Readme: sha('readme, title case'), README: sha('readme, upper case') });
     expect((await runFos(['status', '--config', b.config, '--json'])).stdout).toContain('caseCollision');
   });
 
@@ -185,8 +179,8 @@ describe('names that differ only by case or by Unicode normalization', () => {
       (s) => typeof caseFolder !== 'string' || problemOf(s, 'nameCollision', 'NOTES.txt') !== undefined,
       "B's status to list the local collision",
     );
-    await waitFor('sub/after.txt on the server', async () => ((await serverFiles())['sub/after.txt'] === sha('written after the collisions') ? true : undefined), WAIT_MS);
-    const files = await serverFiles();
+    await waitFor('sub/after.txt on the server', async () => ((await filesOnServer())['sub/after.txt'] === sha('written after the collisions') ? true : undefined), WAIT_MS);
+    const files = await filesOnServer();
     if (typeof caseFolder === 'string') {
       expect(problemOf(status, 'nameCollision', 'NOTES.txt')).toEqual({ code: 'nameCollision', path: 'NOTES.txt', paths: ['NOTES.txt', 'Notes.txt'] });
       expect(Object.keys(files).filter((p) => p.toLowerCase() === 'notes.txt')).toEqual([]);
@@ -201,7 +195,7 @@ describe('names that differ only by case or by Unicode normalization', () => {
   it('syncs é written as NFC on one side and NFD on the other as one name, keeping both versions', async () => {
     await put(a.root, `caf${NFD_E}.txt`, 'café from A, NFD on disk');
     await put(b.folder, `caf${NFC_E}.txt`, 'café from B, NFC on disk');
-    await waitFor('B to upload its café', async () => ((await serverFiles())[`caf${NFC_E}.txt`] !== undefined ? true : undefined), WAIT_MS);
+    await waitFor('B to upload its café', async () => ((await filesOnServer())[`caf${NFC_E}.txt`] !== undefined ? true : undefined), WAIT_MS);
     await a.sync();
     await a.sync();
     await bSettled((s) => s.inSync || s.problems.every((p) => p.path !== `caf${NFC_E}.txt`), 'B to take in the café conflict');
@@ -211,7 +205,7 @@ describe('names that differ only by case or by Unicode normalization', () => {
     const onA = cafe(await readdir(a.root));
     expect(onA).toHaveLength(2);
     expect(new Set(onA).size).toBe(2);
-    expect(cafe(Object.keys(await serverFiles()))).toEqual(onA);
+    expect(cafe(Object.keys(await filesOnServer()))).toEqual(onA);
     expect(await a.sync().then((p) => p.planned)).toEqual([]);
     await waitFor('B to hold the same two café files', async () => (JSON.stringify(cafe(await readdir(b.folder))) === JSON.stringify(onA) ? true : undefined), WAIT_MS);
   });
@@ -221,7 +215,7 @@ describe('names that differ only by case or by Unicode normalization', () => {
     await a.sync();
     await waitFor('résumé/a.txt on B', async () => ((await treeOf(b.folder))[`r${NFC_E}sum${NFC_E}/a.txt`] !== undefined ? true : undefined), WAIT_MS);
     await put(b.folder, `r${NFC_E}sum${NFC_E}/b.txt`, 'résumé b, from B');
-    await waitFor('résumé/b.txt on the server', async () => ((await serverFiles())[`r${NFC_E}sum${NFC_E}/b.txt`] !== undefined ? true : undefined), WAIT_MS);
+    await waitFor('résumé/b.txt on the server', async () => ((await filesOnServer())[`r${NFC_E}sum${NFC_E}/b.txt`] !== undefined ? true : undefined), WAIT_MS);
     const pass = await a.sync();
     expect(pass.problems).toEqual([]);
     const folders = (await readdir(a.root)).filter((n) => n.normalize('NFC') === `r${NFC_E}sum${NFC_E}`);
@@ -235,7 +229,7 @@ describe('names that differ only by case or by Unicode normalization', () => {
     await put(a.root, `${NFD_E}t${NFD_E}.txt`, 'été, NFD');
     const pass = await a.sync();
     expect(pass.problems).toEqual([{ code: 'nameCollision', path: `${NFC_E}t${NFC_E}.txt`, paths: [`${NFD_E}t${NFD_E}.txt`, `${NFC_E}t${NFC_E}.txt`].sort() }]);
-    expect((await serverFiles())[`${NFC_E}t${NFC_E}.txt`]).toBeUndefined();
+    expect((await filesOnServer())[`${NFC_E}t${NFC_E}.txt`]).toBeUndefined();
     expect(await readFile(join(a.root, `${NFC_E}t${NFC_E}.txt`), 'utf8')).toBe('été, NFC');
     expect(await readFile(join(a.root, `${NFD_E}t${NFD_E}.txt`), 'utf8')).toBe('été, NFD');
   });

@@ -18,12 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socketPath } from '../src/agent/status-file.js';
 import { queryStatus } from '../src/agent/status-socket.js';
 import type { AgentStatus } from '../src/agent/status-types.js';
-import { FosClient } from '../src/client/index.js';
 import { tuneAgent } from '../test-support/soak-world.js';
 import { initDevice, spawnAgent, waitFor } from './support/agent-process.js';
 import type { AgentDevice, AgentProcess } from './support/agent-process.js';
 import { addUser, runFos, startServer } from './support/server.js';
 import type { TestServer } from './support/server.js';
+import { serverFiles } from './support/sync-device.js';
 
 const run = promisify(execFile);
 const USER = 'reader';
@@ -70,15 +70,9 @@ function contentOf(path: string): string {
   return `file ${path}\n`;
 }
 
-async function serverFiles(): Promise<Map<string, string>> {
-  const client = await FosClient.connect({ address: { host: server.host, port: server.port }, credentials: { kind: 'password', user: USER, password: PASSWORD } });
-  try {
-    const listing = await client.list('', { recursive: true });
-    // Sync paths: the pair's remote folder is `work`.
-    return new Map(listing.entries.filter((e) => !e.deleted && e.kind === 'file').map((e) => [e.path.slice('work/'.length), e.sha256]));
-  } finally {
-    await client.quit();
-  }
+/** The server's files of the pair (remote folder `work`), by sync path. */
+async function filesOnServer(): Promise<Map<string, string>> {
+  return new Map(Object.entries(await serverFiles(server, USER, PASSWORD, 'work')));
 }
 
 beforeAll(async () => {
@@ -111,7 +105,7 @@ describe.skipIf(skipWhy !== null)(`one unreadable file among 1,000${skipWhy === 
     const others = await waitFor(
       'the 999 readable files on the server',
       async () => {
-        const files = await serverFiles();
+        const files = await filesOnServer();
         return files.size === FOLDERS * FILES_PER_FOLDER - 1 ? files : undefined;
       },
       120_000,
@@ -137,7 +131,7 @@ describe.skipIf(skipWhy !== null)(`one unreadable file among 1,000${skipWhy === 
     await chmod(join(device.folder, LOCKED), 0o644);
     await waitFor(
       'the file on the server once readable',
-      async () => ((await serverFiles()).get(LOCKED) === sha(contentOf(LOCKED)) ? true : undefined),
+      async () => ((await filesOnServer()).get(LOCKED) === sha(contentOf(LOCKED)) ? true : undefined),
       90_000,
       500,
     );

@@ -10,6 +10,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { socketPath } from '../src/agent/status-file.js';
+import { queryStatus } from '../src/agent/status-socket.js';
 import type { AgentStatus, WatchStatus } from '../src/agent/status-types.js';
 import { tuneAgent } from '../test-support/soak-world.js';
 import { initDevice, spawnAgent, waitFor } from './support/agent-process.js';
@@ -94,15 +96,17 @@ async function mirrored(setup: Setup, timeoutMs: number): Promise<void> {
   }
 }
 
-async function status(device: AgentDevice): Promise<AgentStatus> {
+/** `fos status --json`, as a script reads it. */
+async function statusJson(device: AgentDevice): Promise<AgentStatus> {
   const result = await runFos(['status', '--config', device.config, '--json']);
   if (result.code !== 0) throw new Error(`fos status failed (${String(result.code)}): ${result.stderr}`);
   return JSON.parse(result.stdout) as AgentStatus;
 }
 
+/** The watch state from the agent's socket (what `fos status` shows, without starting a process per poll). */
 async function watchOf(device: AgentDevice): Promise<WatchStatus> {
-  const pair = (await status(device)).pairs[0];
-  if (pair === undefined) throw new Error('no pair in the status');
+  const pair = (await queryStatus(socketPath(device.state)))?.pairs[0];
+  if (pair === undefined) throw new Error('the agent does not answer on its status socket');
   return pair.watch;
 }
 
@@ -127,7 +131,8 @@ describe.skipIf(skipWhy !== null)(`the watcher budget under a lowered inotify li
     if (typeof namespace === 'string') return;
     const setup = await setUp({}, bigTree);
     const { device, agent } = setup;
-    const watch = await watchOf(device);
+    const watch = (await statusJson(device)).pairs[0]?.watch;
+    if (watch === undefined) throw new Error('no pair in fos status --json');
     const budget = namespace.limit - Math.ceil(namespace.limit / 10);
     expect(watch).toMatchObject({ state: 'degraded', limit: namespace.limit, budget, folders: 64, watchesNeeded: 64 + 55, rescanIntervalSec: RESCAN_SEC });
     expect(watch.watchedFolders).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientPool, systemClock } from '../../src/client/index.js';
+import { ClientPool, FosClient, systemClock } from '../../src/client/index.js';
 import type { Clock } from '../../src/client/index.js';
 import { closeFolderPair, openFolderPair } from '../../src/sync/folder-pair.js';
 import type { FolderPair } from '../../src/sync/folder-pair.js';
@@ -172,4 +172,20 @@ export async function contentsIn(folders: readonly string[], trashes: readonly s
   for (const folder of folders) for (const hash of (await readTree(folder)).values()) found.add(hash);
   for (const trash of trashes) for (const hash of await hashesUnder(trash)) found.add(hash);
   return found;
+}
+
+/**
+ * The live files the server holds for `user` under `remote` ('' for the user's root), as
+ * `sync path → sha256`, read with a fresh login.
+ * @throws FosError when the server cannot be reached or refuses the login.
+ */
+export async function serverFiles(address: { readonly host: string; readonly port: number }, user: string, password: string, remote = ''): Promise<Record<string, string>> {
+  const client = await FosClient.connect({ address, credentials: { kind: 'password', user, password } });
+  try {
+    const listing = await client.list(remote, { recursive: true });
+    const prefix = remote === '' ? '' : `${remote}/`;
+    return Object.fromEntries(listing.entries.filter((e) => !e.deleted && e.kind === 'file').map((e) => [e.path.slice(prefix.length), e.sha256]));
+  } finally {
+    await client.quit();
+  }
 }
