@@ -46,6 +46,9 @@ interface PairWatch {
   readonly refused: Set<string>;
   refusedCount: number;
   degraded: boolean;
+  /** Each cause is logged once, when it appears: the plan leaving folders out, refused watches. */
+  saidOverBudget: boolean;
+  saidRefused: boolean;
   /** Restarts of this pair's watcher run one after the other (a refresh and a rewatch may meet). */
   chain: Promise<void>;
 }
@@ -69,6 +72,8 @@ export class FolderWatches {
       refused: new Set(),
       refusedCount: 0,
       degraded: false,
+      saidOverBudget: false,
+      saidRefused: false,
       chain: Promise.resolve(),
     }));
   }
@@ -191,8 +196,9 @@ export class FolderWatches {
     state.refusedCount += 1;
     if (state.refused.size < MAX_REFUSED_PATHS) state.refused.add(path);
     else state.refused.add('');
-    if (!state.degraded) {
-      state.degraded = true;
+    state.degraded = true;
+    if (!state.saidRefused) {
+      state.saidRefused = true;
       this.#options.logger.warn(
         { pair: state.pair.id, path, limit: this.#limit },
         'watcher degraded: the system refused a watch (its limit is reached); rescanning what is not watched',
@@ -200,15 +206,18 @@ export class FolderWatches {
     }
   }
 
-  /** Degraded or not, after a (re)plan; logs the change once. */
+  /** Degraded or not, after a (re)plan; logs each cause once, when it appears, and the return to full. */
   #settle(state: PairWatch): void {
-    const degraded = !state.plan.complete || state.refused.size > 0;
-    if (degraded === state.degraded) return;
-    state.degraded = degraded;
     const { plan } = state;
     const fields = { pair: state.pair.id, folders: plan.folders, watchedFolders: plan.watchedFolders, watchesNeeded: plan.watchesNeeded, limit: this.#limit, budget: this.#budget };
-    if (degraded) this.#options.logger.warn({ ...fields, reason: this.#reason(state) }, 'watcher degraded: not every folder can be watched; rescanning the rest');
-    else this.#options.logger.info(fields, 'watcher covers every folder again');
+    if (!plan.complete && !state.saidOverBudget) {
+      this.#options.logger.warn({ ...fields, reason: this.#reason(state) }, 'watcher degraded: not every folder can be watched; rescanning the rest');
+    }
+    state.saidOverBudget = !plan.complete;
+    if (state.refused.size === 0) state.saidRefused = false;
+    const degraded = !plan.complete || state.refused.size > 0;
+    if (state.degraded && !degraded) this.#options.logger.info(fields, 'watcher covers every folder again');
+    state.degraded = degraded;
   }
 
   #reason(state: PairWatch): string {

@@ -40,8 +40,10 @@ export async function lowerWatchLimit(wanted: number): Promise<WatchNamespace | 
   } catch (err) {
     return `cannot read ${HOST_LIMIT}: ${err instanceof Error ? err.message : String(err)}`;
   }
-  // Strictly below the host's limit, so the namespace's value is the one that binds.
-  const limit = Math.min(wanted, host - 2);
+  // Well below the host's limit: the namespace's value is the one that binds, and the
+  // watches it takes (they count against the host's limit too) leave the rest of the
+  // machine half of what it had.
+  const limit = Math.min(wanted, Math.floor(host / 2));
   if (!Number.isSafeInteger(limit) || limit < 4) return `the host's inotify limit (${host}) leaves no room to go below`;
   const script = `echo ${limit} > ${NAMESPACE_LIMIT} && exec "$0" "$@"`;
   const prefix = ['unshare', '--user', '--map-root-user', 'sh', '-c', script];
