@@ -295,7 +295,7 @@ export class World {
  * Sets agent settings in a config `fos init` wrote: inside its `agent` section when it has
  * one, at the top level otherwise (the older flat format).
  */
-async function tuneAgent(config: string, settings: Readonly<Record<string, unknown>>): Promise<void> {
+export async function tuneAgent(config: string, settings: Readonly<Record<string, unknown>>): Promise<void> {
   const parsed = JSON.parse(await readFile(config, 'utf8')) as Record<string, unknown>;
   const section = parsed['agent'];
   const next =

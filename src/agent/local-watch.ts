@@ -2,14 +2,18 @@
  * The local watcher: chokidar over a pair's folder, with fos's ignore rules, symlinks not
  * followed and no `awaitWriteFinish` (the pass's settle check decides when a file is
  * complete). Each event names a sync path; the worker debounces them into scoped passes.
- * A watcher error asks for a full pass, so a missed event is never a missed change.
+ * A watcher error asks for a full pass, so a missed event is never a missed change. Under
+ * a watcher budget the folders the plan leaves out are not watched (rescans cover them),
+ * and a watch the system refuses (its limit reached) is reported by path.
  */
 import { relative, sep } from 'node:path';
 import { watch } from 'chokidar';
 import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../log/logger.js';
+import { errnoCode } from '../errors.js';
 import { IGNORE_FILE } from '../sync/ignore.js';
 import type { FolderPair } from '../sync/folder-pair.js';
+import { ancestorsOf } from '../sync/path-tree.js';
 import { FOS_DIR } from '../sync/root-identity.js';
 
 /** What the watcher reports. */
@@ -19,6 +23,17 @@ export interface LocalWatchHandlers {
   readonly onAll: () => void;
   /** `.fosignore` changed. */
   readonly onIgnoreFile: () => void;
+  /**
+   * The system refused a watch (ENOSPC: the per-user watch limit is reached; EMFILE: no
+   * more watcher instances): changes at `path` ('' when unknown) go unseen until rescanned.
+   */
+  readonly onRefused?: (path: string) => void;
+}
+
+/** How much of the folder to watch. */
+export interface LocalWatchOptions {
+  /** Folders (disk paths relative to the root) left unwatched with everything below them. */
+  readonly unwatched?: ReadonlySet<string>;
 }
 
 /** A running watcher. `close()` is idempotent. */
@@ -28,13 +43,18 @@ export interface LocalWatch {
   close(): Promise<void>;
 }
 
+/** Error codes by which the system refuses a watch for lack of watches or instances. */
+const REFUSED_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EMFILE']);
+
 /** Starts watching `pair.local`. */
-export function watchLocal(pair: FolderPair, handlers: LocalWatchHandlers, logger: Logger): LocalWatch {
+export function watchLocal(pair: FolderPair, handlers: LocalWatchHandlers, logger: Logger, options: LocalWatchOptions = {}): LocalWatch {
   const toSync = (absolute: string): string | null => {
     const rel = relative(pair.local, absolute);
     if (rel.startsWith('..')) return null;
     return sep === '/' ? rel : rel.split(sep).join('/');
   };
+  const unwatched = options.unwatched ?? new Set<string>();
+  const isUnwatched = (path: string): boolean => unwatched.size > 0 && (unwatched.has(path) || ancestorsOf(path).some((a) => unwatched.has(a)));
   const watcher: FSWatcher = watch(pair.local, {
     ignoreInitial: true,
     followSymlinks: false,
@@ -43,6 +63,7 @@ export function watchLocal(pair: FolderPair, handlers: LocalWatchHandlers, logge
       const path = toSync(absolute);
       if (path === null || path === '') return false;
       if (path === FOS_DIR || path.startsWith(`${FOS_DIR}/`)) return true;
+      if (isUnwatched(path)) return true;
       return pair.isIgnored(path.normalize('NFC'), stats?.isDirectory() === true);
     },
   });
@@ -58,7 +79,13 @@ export function watchLocal(pair: FolderPair, handlers: LocalWatchHandlers, logge
   };
   for (const event of ['add', 'change', 'unlink', 'addDir', 'unlinkDir'] as const) watcher.on(event, onEvent);
   watcher.on('error', (err) => {
-    logger.warn({ err }, 'watcher error; rescanning');
+    const code = errnoCode(err);
+    if (code !== undefined && REFUSED_CODES.has(code) && handlers.onRefused !== undefined) {
+      const where = err instanceof Error && 'path' in err && typeof err.path === 'string' ? toSync(err.path) : null;
+      handlers.onRefused(where ?? '');
+    } else {
+      logger.warn({ err }, 'watcher error; rescanning');
+    }
     handlers.onAll();
   });
   const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));

@@ -14,7 +14,9 @@ import type { ConflictCopy, PassReport, TransferState } from '../sync/engine-typ
 import type { FolderPair } from '../sync/folder-pair.js';
 import { runPass } from '../sync/pass.js';
 import type { PassOptions } from '../sync/pass.js';
+import { isAtOrUnder } from '../sync/path-tree.js';
 import { minimalScope } from '../sync/scope.js';
+import type { Problem } from '../sync/types.js';
 import type { PairStatus } from './status-types.js';
 
 /** Longest a burst of events may hold a pass back. */
@@ -58,6 +60,8 @@ export class PairWorker {
   #failures = 0;
   #lastReport: PassReport | null = null;
   readonly #conflicts: ConflictCopy[] = [];
+  /** Problems still standing: a pass over some paths only replaces those within its scope. */
+  #problems: readonly Problem[] = [];
   readonly #transfers = new Map<string, TransferState>();
   #queue = 0;
 
@@ -107,8 +111,8 @@ export class PairWorker {
     while (this.#running !== null) await this.#running;
   }
 
-  /** The pair's state for `fos status`. */
-  status(): PairStatus {
+  /** The pair's state for `fos status` (the runtime adds the watcher's). */
+  status(): Omit<PairStatus, 'watch'> {
     const report = this.#lastReport;
     return {
       local: this.pair.local,
@@ -122,7 +126,7 @@ export class PairWorker {
       errors: this.pair.errors.list(),
       pending: report?.execution.skipped ?? [],
       guard: report?.guard ?? null,
-      problems: report?.problems ?? [],
+      problems: this.#problems,
       cursor: this.pair.view.cursor,
     };
   }
@@ -196,6 +200,9 @@ export class PairWorker {
       }
       const previousGuard = this.#lastReport?.guard ?? null;
       this.#lastReport = report;
+      const looked = (path: string): boolean => report.scope.some((s) => s === '' || isAtOrUnder(path, s) || isAtOrUnder(path.normalize('NFC'), s));
+      const pathsOf = (p: Problem): readonly string[] => ('paths' in p ? [p.path, ...p.paths] : [p.path]);
+      this.#problems = [...this.#problems.filter((p) => !pathsOf(p).some(looked)), ...report.problems];
       this.#conflicts.push(...report.execution.conflicts);
       this.#conflicts.splice(0, Math.max(0, this.#conflicts.length - MAX_CONFLICTS_SHOWN));
       // Once per guard, not once per recheck of a folder that stays gone.

@@ -1,6 +1,7 @@
 /**
  * The agent runtime behind `fos agent`: one worker per folder pair fed by a chokidar
- * watcher, a WATCH connection (polling as the fallback) and a periodic full rescan; a
+ * watcher (within the watch budget: folders it cannot watch are rescanned more often), a
+ * WATCH connection (polling as the fallback) and a periodic full rescan; a
  * status socket and a status file; batched saves of manifests and remote views. `stop()`
  * lets the transfers in hand finish, saves everything and closes (SIGTERM).
  */
@@ -12,8 +13,7 @@ import { reloadIgnore } from '../sync/folder-pair.js';
 import type { FolderPair } from '../sync/folder-pair.js';
 import { pairReconcile, passOptions } from './sync-session.js';
 import type { SyncSession } from './sync-session.js';
-import { watchLocal } from './local-watch.js';
-import type { LocalWatch } from './local-watch.js';
+import { FolderWatches } from './folder-watches.js';
 import { PairWorker, ROOT_RECHECK_MS } from './pair-worker.js';
 import { watchRemote } from './remote-watch.js';
 import { writeStatusFile, socketPath } from './status-file.js';
@@ -23,6 +23,13 @@ import type { AgentStatus } from './status-types.js';
 
 /** How often manifests, remote views and the status file are saved while work goes on. */
 const SAVE_INTERVAL_MS = 1000;
+/**
+ * Longest time between two rescans of the folders a degraded watcher does not cover. Only
+ * the unwatched part is rescanned this often (the full rescan keeps its own interval): a
+ * folder too big to watch is usually too big to rescan whole every minute, while a change
+ * in it should not wait the five minutes of the default full rescan.
+ */
+const DEGRADED_RESCAN_MAX_SEC = 60;
 
 /** Options of `startAgent`. */
 export interface AgentOptions {
@@ -93,6 +100,26 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       }),
   );
 
+  const degradedRescanSec = Math.min(settings.rescanIntervalSec, DEGRADED_RESCAN_MAX_SEC);
+  const watches = new FolderWatches({
+    pairs: session.pairs,
+    handlers: (index) => {
+      const worker = workers[index] as PairWorker;
+      return {
+        onPath: (path) => worker.touchLocal(path),
+        onAll: () => worker.touchAll(settings.debounceMs),
+        onIgnoreFile: () => {
+          reloadIgnore(worker.pair)
+            .then(() => worker.touchAll(settings.debounceMs))
+            .catch((err: unknown) => logger.warn({ err }, 'cannot read .fosignore'));
+        },
+      };
+    },
+    logger,
+    maxWatches: settings.maxWatches,
+    degradedRescanSec,
+  });
+
   const status = (): AgentStatus => ({
     running: true,
     pid: process.pid,
@@ -102,32 +129,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     serverError,
     startedAt,
     updatedAt: clock.now(),
-    pairs: workers.map((w) => w.status()),
+    pairs: workers.map((w, index) => ({ ...w.status(), watch: watches.status(index) })),
   });
   const socket: StatusSocket = await listenStatusSocket(socketPath(settings.stateDir), status);
 
-  const startWatch = (worker: PairWorker): LocalWatch =>
-    watchLocal(
-      worker.pair,
-      {
-        onPath: (path) => worker.touchLocal(path),
-        onAll: () => worker.touchAll(settings.debounceMs),
-        onIgnoreFile: () => {
-          reloadIgnore(worker.pair)
-            .then(() => worker.touchAll(settings.debounceMs))
-            .catch((err: unknown) => logger.warn({ err }, 'cannot read .fosignore'));
-        },
-      },
-      logger,
-    );
-  const watches = new Map<PairWorker, LocalWatch>(workers.map((worker) => [worker, startWatch(worker)]));
   // A folder moved back or remounted is another inode than the one watched: watch anew.
   const rewatch = (pair: FolderPair): void => {
-    const worker = workers.find((w) => w.pair === pair);
-    if (worker === undefined || stopping !== null) return;
-    const old = watches.get(worker);
-    watches.set(worker, startWatch(worker));
-    old?.close().catch((err: unknown) => logger.warn({ err }, 'cannot close a watcher'));
+    if (stopping === null) watches.rewatch(session.pairs.indexOf(pair));
   };
 
   const remote = watchRemote({
@@ -161,15 +169,27 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     if (!dirty && !workers.some((w) => w.status().syncing)) return;
     save().catch((err: unknown) => logger.error({ err }, 'cannot save the sync state'));
   }, SAVE_INTERVAL_MS);
+  // Each full rescan also counts the folders again and re-plans the watchers: a folder that
+  // outgrew the budget is watched in part from then on, one that shrank in whole again.
   const rescanTimer = setInterval(() => {
-    for (const worker of workers) worker.touchAll();
+    void watches.refresh().finally(() => {
+      for (const worker of workers) worker.touchAll();
+    });
   }, settings.rescanIntervalSec * 1000);
   const rootTimer = setInterval(() => {
     for (const worker of workers) worker.checkRoot().catch((err: unknown) => logger.warn({ err }, 'cannot check the folder'));
   }, ROOT_RECHECK_MS);
+  const degradedTimer =
+    degradedRescanSec < settings.rescanIntervalSec
+      ? setInterval(() => {
+          workers.forEach((worker, index) => {
+            for (const path of watches.unwatched(index)) worker.touchLocal(path);
+          });
+        }, degradedRescanSec * 1000)
+      : null;
 
   const ready = (async () => {
-    await Promise.all([...watches.values()].map((w) => w.ready));
+    await watches.refresh();
     for (const worker of workers) worker.touchAll();
     logger.info({ pairs: session.pairs.map((p) => ({ local: p.local, remote: p.remote })) }, 'agent started');
   })();
@@ -183,8 +203,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         graceful.abort();
         clearInterval(rescanTimer);
         clearInterval(rootTimer);
+        if (degradedTimer !== null) clearInterval(degradedTimer);
         clearInterval(saveTimer);
-        await Promise.all([...watches.values()].map((w) => w.close()));
+        await watches.close();
         await Promise.all(workers.map((w) => w.close()));
         hard.abort();
         await remote;

@@ -29,6 +29,36 @@ export interface PairStatus {
   readonly problems: readonly Problem[];
   /** The server revision this pair is current to. */
   readonly cursor: number;
+  /** How much of the folder the local watcher covers. */
+  readonly watch: WatchStatus;
+}
+
+/**
+ * How much of a pair's folder the local watcher covers (issue 11: watcher budget). The
+ * system limits file watches per user (inotify on Linux); a folder that needs more than the
+ * agent may use is watched in part, and the rest is seen by rescans only.
+ */
+export interface WatchStatus {
+  /** 'full': every folder is watched; 'degraded': part of the folder is seen by rescans only. */
+  readonly state: 'full' | 'degraded';
+  /** Why it is degraded, for people; null when full. */
+  readonly reason: string | null;
+  /** Folders in the pair at the last count (ignored ones left out). */
+  readonly folders: number;
+  /** Folders the watcher was given. */
+  readonly watchedFolders: number;
+  /** Watches the whole folder would take: one per folder and one per file. */
+  readonly watchesNeeded: number;
+  /** The system's limit of watches per user, or null when there is none to read. */
+  readonly limit: number | null;
+  /** Watches the agent allows itself, every pair together (`maxWatches`, or the limit less a reserve); null: no limit. */
+  readonly budget: number | null;
+  /** Watches the system refused since the watcher started (its limit was reached, by fos or other programs). */
+  readonly refused: number;
+  /** The top folders seen by rescans only, at most 20 ('' for the whole folder). */
+  readonly unwatched: readonly string[];
+  /** Seconds between rescans of the unwatched part while degraded. */
+  readonly rescanIntervalSec: number;
 }
 
 /** The agent's state. */

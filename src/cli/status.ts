@@ -1,8 +1,9 @@
 /**
  * `fos status`: asks the running agent over its socket in the state folder, or reads the
  * status it last wrote: running or not, server reachable, last sync, queue, transfers in
- * progress, conflicts, errors with their next retry, guards. `--why PATH` explains one
- * path instead: its three states and the rule that decides it. `--json` for scripts.
+ * progress, conflicts, errors with their next retry, guards, a degraded watcher. `--why
+ * PATH` explains one path instead: its three states and the rule that decides it. `--json`
+ * for scripts.
  */
 import type { Command } from 'commander';
 import { FosClient } from '../client/index.js';
@@ -124,6 +125,8 @@ export function formatStatus(status: AgentStatus): string {
     for (const c of pair.conflicts) lines.push(`  conflict: ${c.path} (other version: ${c.copyPath})`);
     for (const e of pair.errors) lines.push(`  error: ${e.path}: ${e.message}; next retry ${when(e.nextRetryAt)}`);
     if (pair.guard !== null) lines.push(`  stopped: ${pair.guard.message}`);
+    // A status file written by an older agent has no watch state.
+    if ('watch' in pair && pair.watch.state === 'degraded') lines.push(`  watcher degraded: ${pair.watch.reason ?? 'part of the folder is not watched'}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -113,6 +113,7 @@ function buildAgent(a: AgentInput, toPath: (p: string) => string, issues: Config
     folders,
     ignore: a.ignore,
     rescanIntervalSec: a.rescanIntervalSec,
+    maxWatches: a.maxWatches,
     debounceMs: a.debounceMs,
     settleMs: a.settleMs,
     concurrency: a.concurrency,

@@ -81,6 +81,8 @@ export const agentSchema = z.strictObject({
   /** Ignore patterns (gitignore syntax) added to the defaults, before `.fosignore`. */
   ignore: z.array(z.string()).default([]),
   rescanIntervalSec: z.number().int().min(10).max(86_400).default(300),
+  /** Most file watches the agent uses, all folders together; null: the system's limit less a reserve. */
+  maxWatches: z.number().int().min(1).nullable().default(null),
   debounceMs: z.number().int().min(0).max(60_000).default(150),
   settleMs: z.number().int().min(0).max(600_000).default(1000),
   concurrency: z.number().int().min(1).max(64).default(4),
@@ -171,6 +173,8 @@ export interface AgentConfig {
   readonly folders: readonly FolderConfig[];
   readonly ignore: readonly string[];
   readonly rescanIntervalSec: number;
+  /** Most file watches the agent uses; null: the system's limit less a reserve. */
+  readonly maxWatches: number | null;
   readonly debounceMs: number;
   readonly settleMs: number;
   readonly concurrency: number;

@@ -12,6 +12,7 @@ import type { FosClient } from '../client/index.js';
 import type { Entry } from '../protocol/types.js';
 import type { BaseStore, ConflictCopy, Direction, SkipReason } from './engine-types.js';
 import {
+  diskPathOf,
   ensureDir,
   localError,
   localPath,
@@ -91,7 +92,7 @@ export async function applyOp(op: Op, ctx: OpContext): Promise<OpOutcome> {
       return DONE;
     }
     case 'mkdirLocal': {
-      const target = localPath(ctx.root, op.path);
+      const target = localPath(ctx.root, await diskPathOf(ctx.root, op.path));
       const stats = await lstatOrNull(target);
       if (stats !== null && !stats.isDirectory()) return skipped('appearedLocally');
       await ensureDir(target);
@@ -108,7 +109,7 @@ export async function applyOp(op: Op, ctx: OpContext): Promise<OpOutcome> {
     }
     case 'moveLocal': {
       if (!(await stillMatches(localPath(ctx.root, op.expect.diskPath), op.expect))) return skipped('changedLocally');
-      const moved = await renameNoClobber(localPath(ctx.root, op.expect.diskPath), localPath(ctx.root, op.to));
+      const moved = await renameNoClobber(localPath(ctx.root, op.expect.diskPath), localPath(ctx.root, await diskPathOf(ctx.root, op.to)));
       if (!moved) return skipped('appearedLocally');
       rekeyBase(ctx.base, op.from, op.to, (path) => ctx.remote.get(path)?.rev, op.entryKind === 'file' ? op.expect.mtimeMs : null);
       return DONE;
@@ -206,9 +207,9 @@ async function fetchInto(ctx: OpContext, path: string, diskPath: string, entry: 
   return done(0, got.size);
 }
 
-function download(ctx: OpContext, op: DownloadOp): Promise<OpOutcome> {
+async function download(ctx: OpContext, op: DownloadOp): Promise<OpOutcome> {
   const entry = { ...op.entry, path: op.path };
-  return fetchInto(ctx, op.path, op.expectLocal?.diskPath ?? op.path, entry, op.expectLocal);
+  return fetchInto(ctx, op.path, op.expectLocal?.diskPath ?? (await diskPathOf(ctx.root, op.path)), entry, op.expectLocal);
 }
 
 async function statPlaced(target: string): Promise<Stats> {
@@ -253,17 +254,18 @@ async function mkdirRemote(ctx: OpContext, path: string): Promise<Entry> {
 async function localLoses(ctx: OpContext, op: ConflictOp): Promise<OpOutcome> {
   const from = localPath(ctx.root, op.local.diskPath);
   if (!(await stillMatches(from, op.local))) return skipped('changedLocally');
-  if (!(await renameNoClobber(from, localPath(ctx.root, op.copyPath)))) return skipped('appearedLocally');
-  const copy: LocalState = { ...op.local, path: op.copyPath, diskPath: op.copyPath };
+  const copyDisk = await diskPathOf(ctx.root, op.copyPath);
+  if (!(await renameNoClobber(from, localPath(ctx.root, copyDisk)))) return skipped('appearedLocally');
+  const copy: LocalState = { ...op.local, path: op.copyPath, diskPath: copyDisk };
   const sent = await upload(ctx, op.copyPath, copy, null);
   if (sent.kind === 'skipped') return sent;
   const conflict: ConflictCopy = { path: op.path, copyPath: op.copyPath, loser: 'local' };
   if (op.remote.kind === 'dir') {
-    await ensureDir(localPath(ctx.root, op.path));
+    await ensureDir(localPath(ctx.root, await diskPathOf(ctx.root, op.path)));
     ctx.base.set(op.path, DIR_BASE(op.remote.rev));
     return done(sent.uploaded, 0, conflict);
   }
-  const got = await fetchInto(ctx, op.path, op.path, { ...op.remote, path: op.path }, null);
+  const got = await fetchInto(ctx, op.path, await diskPathOf(ctx.root, op.path), { ...op.remote, path: op.path }, null);
   return got.kind === 'done' ? done(sent.uploaded, got.downloaded, conflict) : got;
 }
 
@@ -275,7 +277,7 @@ async function remoteLoses(ctx: OpContext, op: ConflictOp): Promise<OpOutcome> {
   );
   const entry = moved.find((e) => syncPathOf(ctx, e.path) === op.copyPath);
   if (entry === undefined) throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `the server's MOVE reply lacks ${op.copyPath}`);
-  const got = await fetchInto(ctx, op.copyPath, op.copyPath, { ...entry, path: op.copyPath }, null);
+  const got = await fetchInto(ctx, op.copyPath, await diskPathOf(ctx.root, op.copyPath), { ...entry, path: op.copyPath }, null);
   const dir = await mkdirRemote(ctx, op.path);
   ctx.base.set(op.path, DIR_BASE(dir.rev));
   const conflict: ConflictCopy = { path: op.path, copyPath: op.copyPath, loser: 'remote' };

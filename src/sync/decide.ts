@@ -92,6 +92,13 @@ class Decider {
     const remoteChanged = b === undefined ? r !== undefined : r === undefined || !sameContent(r, b);
     if (!localChanged && !remoteChanged) {
       if (l === undefined || r === undefined || b === undefined) return;
+      if (l.kind === 'file' && r.kind === 'file' && this.#isRedundantCopy(path, l)) {
+        // Several devices made a copy of the same conflict at once (issue 11: one copy per
+        // conflict): the copy that sorts first stays, the others go to the trash.
+        this.#emit({ kind: 'deleteRemote', path, entryKind: 'file', baseRev: r.rev, rule: 'duplicateCopy' }, false);
+        this.#emit({ kind: 'deleteLocal', path, expect: l, rule: 'duplicateCopy' }, false);
+        return;
+      }
       this.#keep(path);
       const inSync = r.rev === b.rev && (b.kind === 'dir' || l.mtimeMs === b.mtimeMs);
       if (inSync) return;
@@ -135,7 +142,8 @@ class Decider {
       if (l.kind === 'dir' && this.#keptBelow.has(path)) {
         this.#emit({ kind: 'mkdirRemote', path, rule: 'keptForChildren' }, true);
       } else {
-        this.#emit({ kind: 'deleteLocal', path, expect: l, rule: 'remoteDeleted' }, false);
+        const rule: Rule = l.kind === 'file' && this.#isRedundantCopy(path, l) ? 'duplicateCopy' : 'remoteDeleted';
+        this.#emit({ kind: 'deleteLocal', path, expect: l, rule }, false);
       }
       return;
     }
@@ -218,6 +226,22 @@ class Decider {
     if (lHolds && rHolds) return true;
     if (base.has(copy)) return false;
     return (lHolds && r === undefined) || (rHolds && l === undefined);
+  }
+
+  /**
+   * True when `path` is a conflict copy holding `content` and another copy of the same
+   * original that sorts before it holds the same content on both sides and in the base:
+   * that one keeps the version, so this one is redundant. The first such copy is never
+   * redundant itself, so the version always stays somewhere.
+   */
+  #isRedundantCopy(path: string, content: LocalState): boolean {
+    if (parseConflictCopy(path) === null) return false;
+    const { base, local, remote } = this.#views;
+    return this.#copiesOf(path).some((copy) => {
+      if (comparePaths(copy, path) >= 0 || this.#ctx.skip(copy)) return false;
+      const [b, l, r] = [base.get(copy), local.get(copy), remote.get(copy)];
+      return b !== undefined && l !== undefined && r !== undefined && [b, l, r].every((state) => state.kind === 'file' && sameContent(state, content));
+    });
   }
 
   /** Existing conflict copies of a path's original name, in either view. */

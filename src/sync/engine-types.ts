@@ -151,7 +151,13 @@ export interface PassReport {
   readonly guard: GuardReport | null;
   /** The limit that stopped the pass before it changed anything, or null. */
   readonly limit: LimitStop | null;
+  /** What reconcile refused to decide, within `scope` (every round of the pass). */
   readonly problems: readonly Problem[];
+  /**
+   * The sync paths the pass looked at (each with everything below it); `['']` for the whole
+   * folder. Problems elsewhere were not looked for, so they may still stand.
+   */
+  readonly scope: readonly string[];
   /** The server's revision the pass caught up to. */
   readonly cursor: number;
   /** True when nothing was left to do: no skip, no failure, no guard, no limit, no problem. */

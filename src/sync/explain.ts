@@ -176,6 +176,7 @@ export const RULE_TEXT: Readonly<Record<Rule, string>> = {
   localMoved: 'renamed or moved here: moved on the server too',
   remoteMoved: 'renamed or moved on the server: moved here too',
   conflictAlreadyCopied: "changed on both sides, and this version is already kept as a conflict copy: the server's version takes the name",
+  duplicateCopy: 'a conflict copy whose content an earlier copy of the same file already keeps (several devices copied one conflict at once): it goes to the trash on both sides',
   keptForChildren: 'deleted on one side, but something inside it survives: the folder is recreated',
 };
 

@@ -16,6 +16,59 @@ export function localPath(root: string, diskPath: string): string {
   return diskPath === '' ? root : join(root, ...diskPath.split('/'));
 }
 
+const ASCII = /^[\x00-\x7f]*$/u;
+
+/**
+ * The forms a name may have on disk: as given, NFC and NFD. Sync paths are NFC, while a
+ * name made on macOS (or copied from there) is NFD on disk; the two are one name.
+ */
+function nameForms(name: string): string[] {
+  return ASCII.test(name) ? [name] : [...new Set([name, name.normalize('NFC'), name.normalize('NFD')])];
+}
+
+/**
+ * The disk path of a sync path under `root`: each segment in the form it has on disk when
+ * it exists there in one (NFC, NFD), as given from the first segment that does not exist.
+ * So a file arriving from the server lands in the folder that is there under an NFD name,
+ * not in a second folder beside it that differs only in normalization.
+ * @throws FosError `FOS_ERR_SYNC_LOCAL_IO` when a path on the way cannot be examined.
+ */
+export async function diskPathOf(root: string, syncPath: string): Promise<string> {
+  if (ASCII.test(syncPath)) return syncPath;
+  const segments = syncPath.split('/');
+  let disk = '';
+  for (const [i, segment] of segments.entries()) {
+    let found: string | null = null;
+    for (const form of nameForms(segment)) {
+      const candidate = disk === '' ? form : `${disk}/${form}`;
+      if ((await lstatOrNull(localPath(root, candidate))) !== null) {
+        found = candidate;
+        break;
+      }
+    }
+    if (found === null) return [disk, ...segments.slice(i)].filter((part) => part !== '').join('/');
+    disk = found;
+  }
+  return disk;
+}
+
+/**
+ * Every disk path a sync path exists under: its folder resolved as `diskPathOf` does, and
+ * each form of its last name that is there (two forms of one name can sit side by side on
+ * a Linux disk; the scan must see both to report the collision).
+ * @throws FosError `FOS_ERR_SYNC_LOCAL_IO` when a path on the way cannot be examined.
+ */
+export async function diskPathsOf(root: string, syncPath: string): Promise<string[]> {
+  const slash = syncPath.lastIndexOf('/');
+  const parent = slash === -1 ? '' : await diskPathOf(root, syncPath.slice(0, slash));
+  const out: string[] = [];
+  for (const form of nameForms(syncPath.slice(slash + 1))) {
+    const candidate = parent === '' ? form : `${parent}/${form}`;
+    if ((await lstatOrNull(localPath(root, candidate))) !== null) out.push(candidate);
+  }
+  return out;
+}
+
 /** lstat, or null when nothing is there. @throws FosError `FOS_ERR_SYNC_LOCAL_IO`. */
 export async function lstatOrNull(path: string): Promise<Stats | null> {
   try {

@@ -18,7 +18,7 @@ import { adoptRoot, checkRoot } from './root-identity.js';
 import type { RootCheck } from './root-identity.js';
 import { catchUp, planRound, splitSettling } from './round.js';
 import { minimalScope } from './scope.js';
-import type { BaseState, Op, Plan, ReconcileOptions } from './types.js';
+import type { BaseState, Op, Plan, Problem, ReconcileOptions } from './types.js';
 
 /** Options of `runPass`. */
 export interface PassOptions {
@@ -107,6 +107,7 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
       guard,
       limit,
       problems,
+      scope: parts.scope ?? [],
       cursor: pair.view.cursor,
       inSync:
         guard === null &&
@@ -121,7 +122,7 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
   };
 
   const root = await checkRoot(pair.local, pair.manifest.root, { force });
-  if (root.state !== 'present') return finish({ execution: EMPTY_EXECUTION, guard: rootGuardReport(root, pair.manifest.records) });
+  if (root.state !== 'present') return finish({ execution: EMPTY_EXECUTION, guard: rootGuardReport(root, pair.manifest.records), scope: [''] });
   // The root's identity is recorded (and its id file written) only once the pass is about
   // to change something: a plan, or a pass stopped by a limit, leaves no trace.
   let rootAdopted = !root.changed;
@@ -131,7 +132,9 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
   const executions: ExecutionReport[] = [];
   let guard: GuardReport | null = null;
   let limit: LimitStop | null = null;
-  let lastPlan: Plan | null = null;
+  // Problems of every round: a later round looks at fewer paths and would drop the others.
+  const problems = new Map<string, Problem>();
+  let looked: readonly string[] | null = null;
   let scope: string[] = options.scope === undefined ? [''] : [...options.scope];
   let settleAt: number | null = null;
   const maxRounds = Math.max(1, options.maxRounds ?? 3);
@@ -153,7 +156,8 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
       round -= 1;
       continue;
     }
-    lastPlan = plan;
+    looked ??= scope;
+    for (const problem of plan.problems) problems.set(JSON.stringify(problem), problem);
     if (plan.guard !== null) guard = guardReport(plan, pair, reconcileOptions.maxDeleteShare ?? 0.5);
 
     if (round === 0 && options.limits !== undefined) {
@@ -208,7 +212,8 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     execution: { ...execution, skipped: pendingSkips(executions) },
     guard,
     limit,
-    problems: lastPlan?.problems ?? [],
+    problems: [...problems.values()],
+    scope: looked ?? [],
     planned,
     totals,
     retryAt: settleAt,

@@ -223,6 +223,35 @@ describe('conflicts', () => {
     for (const d of [a, b, c]) expect(tree(d.files)).toEqual(expected);
   });
 
+  it('keeps one copy when several devices copied the same conflict at once (issue 11)', () => {
+    const desk = 'plan (conflict from desk 2026-11-24 101502).md';
+    const tablet = 'plan (conflict from tablet 2026-11-24 101503).md';
+    const { a, b, server } = synced({ 'plan.md': 'p1', 'notes.md': 'n', [desk]: 'px', [tablet]: 'px' });
+    const p = syncDevice(a, server, NOW);
+    expect(p.ops).toMatchObject([
+      { kind: 'deleteLocal', path: tablet, rule: 'duplicateCopy' },
+      { kind: 'deleteRemote', path: tablet, rule: 'duplicateCopy' },
+    ]);
+    // Two of four files go, half the folder: the guard does not count redundant copies.
+    expect(p.guard).toBeNull();
+    // The other device follows without a guard either, and keeps the first copy.
+    const q = syncDevice(b, server, NOW);
+    expect(q.ops).toMatchObject([{ kind: 'deleteLocal', path: tablet, rule: 'duplicateCopy' }]);
+    expect(q.guard).toBeNull();
+    for (const d of [a, b]) expect(tree(d.files)).toEqual({ 'plan.md': 'p1', 'notes.md': 'n', [desk]: 'px' });
+  });
+
+  it('keeps copies that differ, and a copy whose twin changed on one side', () => {
+    const desk = 'plan (conflict from desk 2026-11-24 101502).md';
+    const tablet = 'plan (conflict from tablet 2026-11-24 101503).md';
+    const differ = synced({ 'plan.md': 'p1', [desk]: 'px', [tablet]: 'py' });
+    expect(syncDevice(differ.a, differ.server, NOW).ops).toEqual([]);
+    const twin = synced({ 'plan.md': 'p1', [desk]: 'px', [tablet]: 'px' });
+    writeLocal(twin.a, desk, content('pz'));
+    const p = plan(twin.a, twin.server);
+    expect(kinds(p.ops)).toEqual([`upload ${desk}`]);
+  });
+
   it('holds a conflict once the file has the maximum number of copies', () => {
     const { a, b, server } = synced({ 'f.txt': 'v0', 'f (conflict from x 2026-01-01 000000).txt': 'c1', 'f (conflict from y 2026-01-01 000000).txt': 'c2' });
     writeLocal(a, 'f.txt', content('va'));

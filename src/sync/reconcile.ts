@@ -63,17 +63,20 @@ export function reconcile(input: ReconcileInput): Plan {
   }
 
   const deletions = ops.filter(isFileDeletion).length;
+  // A redundant conflict copy going away is no sign of a folder gone wrong: the guard
+  // counts every other deletion.
+  const counted = ops.filter((op) => isFileDeletion(op) && op.rule !== 'duplicateCopy').length;
   let total = 0;
   for (const state of base.values()) if (state.kind === 'file') total++;
   const guardKind = tripGuard(input.localRoot ?? 'present', {
-    deletions,
+    deletions: counted,
     total,
     localCount: local.size + held.length,
     remoteDeletions: ops.some((op) => op.kind === 'deleteRemote'),
     maxDeleteShare: options.maxDeleteShare,
     minGuardDeletions: options.minGuardDeletions,
   });
-  const guard: Guard | null = guardKind === null ? null : { kind: guardKind, deletions, total, blocked: !options.force };
+  const guard: Guard | null = guardKind === null ? null : { kind: guardKind, deletions: counted, total, blocked: !options.force };
   if (guard?.blocked === true) ops = withoutDeletions(ops, guard.kind);
 
   const ordered = orderOps(ops);

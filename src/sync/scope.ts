@@ -8,7 +8,7 @@ import type { Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { errnoCode } from '../errors.js';
 import { sha256File } from '../fs/hash.js';
-import { localError, localPath, lstatOrNull, sameMtime } from './local-fs.js';
+import { diskPathOf, diskPathsOf, localError, localPath, lstatOrNull, sameMtime } from './local-fs.js';
 import { ancestorsOf, comparePaths, joinPath } from './path-tree.js';
 import type { BaseState, LocalState } from './types.js';
 
@@ -82,13 +82,16 @@ export async function scanScope(
   const skipped: ScanSkip[] = [];
   const walk: Walk = { root, base, options, out, skip: (path, why) => skipped.push({ path: path.normalize('NFC'), why }) };
   const paths = minimalScope(scope);
+  // Scope paths are sync paths (NFC, from the change feed) or disk paths (from the
+  // watcher): each is looked at in every form it has on disk.
   for (const dir of ancestorsOfScope(paths)) {
-    const stats = await lstatOrNull(localPath(root, dir));
-    if (stats?.isDirectory() === true && !options.isIgnored(dir, true)) out.set(dir, dirState(dir));
+    const disk = await diskPathOf(root, dir);
+    const stats = await lstatOrNull(localPath(root, disk));
+    if (stats?.isDirectory() === true && !options.isIgnored(dir.normalize('NFC'), true)) out.set(disk, dirState(disk));
   }
   for (const path of paths) {
     if (path === '') await walkDir(walk, '');
-    else await visit(walk, path, await lstatOrNull(localPath(root, path)));
+    else for (const disk of await diskPathsOf(root, path)) await visit(walk, disk, await lstatOrNull(localPath(root, disk)));
   }
   return { local: out, skipped };
 }

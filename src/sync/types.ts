@@ -54,6 +54,9 @@ export type RemoteState = Entry;
  * - `bothChanged` / `bothNew` / `kindMismatch`: a conflict.
  * - `localMoved` / `remoteMoved`: a delete plus an add of the same content.
  * - `conflictAlreadyCopied`: the losing version already exists as a conflict copy.
+ * - `duplicateCopy`: a conflict copy whose content another copy of the same file already
+ *   keeps (several devices copied the same conflict at once); it goes to the trash on both
+ *   sides and does not count toward the mass-delete guard.
  * - `keptForChildren`: a deleted folder is recreated because something inside survives.
  */
 export type Rule =
@@ -74,6 +77,7 @@ export type Rule =
   | 'localMoved'
   | 'remoteMoved'
   | 'conflictAlreadyCopied'
+  | 'duplicateCopy'
   | 'keptForChildren';
 
 /**

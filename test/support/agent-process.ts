@@ -54,9 +54,19 @@ export interface AgentProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `fos agent --config FILE`. */
-export function spawnAgent(device: AgentDevice, extraArgs: readonly string[] = []): AgentProcess {
-  const child = spawn(process.execPath, [FOS_BIN, 'agent', '--config', device.config, ...extraArgs], {
+/** How to start the agent process. */
+export interface SpawnAgentOptions {
+  /**
+   * A command the agent runs under, as argv, ending where the node command line starts:
+   * `['unshare', '--user', ...]`, `['setpriv', '--bounding-set=...']`.
+   */
+  readonly prefix?: readonly string[];
+}
+
+/** Starts `fos agent --config FILE`, under `options.prefix` when given. */
+export function spawnAgent(device: AgentDevice, extraArgs: readonly string[] = [], options: SpawnAgentOptions = {}): AgentProcess {
+  const [command = process.execPath, ...args] = [...(options.prefix ?? []), process.execPath, FOS_BIN, 'agent', '--config', device.config, ...extraArgs];
+  const child = spawn(command, args, {
     env: { ...process.env, FOS_BCRYPT_COST: String(TEST_BCRYPT_COST) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -26,6 +26,8 @@ export interface StartServerOptions {
   readonly args?: readonly string[];
   /** Extra environment variables for the server process. */
   readonly env?: Readonly<Record<string, string>>;
+  /** How long to wait for `listening` (default 20 s; a data folder with many files takes longer). */
+  readonly startTimeoutMs?: number;
 }
 
 /** A running `fos server` child process. */
@@ -125,7 +127,7 @@ async function spawnServer(
   });
   let pending = '';
   const address = new Promise<{ host: string; port: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not log "listening" in time')), START_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error('server did not log "listening" in time')), options.startTimeoutMs ?? START_TIMEOUT_MS);
     child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
     child.stdout?.on('data', (text: string) => {

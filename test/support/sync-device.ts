@@ -7,13 +7,14 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClientPool, systemClock } from '../../src/client/index.js';
+import { ClientPool, FosClient, systemClock } from '../../src/client/index.js';
 import type { Clock } from '../../src/client/index.js';
 import { closeFolderPair, openFolderPair } from '../../src/sync/folder-pair.js';
 import type { FolderPair } from '../../src/sync/folder-pair.js';
 import { runPass } from '../../src/sync/pass.js';
 import type { PassOptions } from '../../src/sync/pass.js';
 import type { PassReport } from '../../src/sync/engine-types.js';
+import { hashesUnder, readTree } from '../../test-support/soak-ledger.js';
 
 /** A device under test. */
 export interface SyncDevice {
@@ -23,7 +24,7 @@ export interface SyncDevice {
   readonly pair: FolderPair;
   readonly pool: ClientPool;
   /** One pass, as `fos sync` runs it. */
-  sync(options?: Partial<Pick<PassOptions, 'dryRun' | 'force' | 'scope' | 'clock'>>): Promise<PassReport>;
+  sync(options?: Partial<Pick<PassOptions, 'dryRun' | 'force' | 'scope' | 'clock' | 'reconcile'>>): Promise<PassReport>;
   /** Closes the pool and the pair's files; `removeFiles` also deletes the folders. */
   close(removeFiles?: boolean): Promise<void>;
 }
@@ -40,6 +41,8 @@ export interface DeviceOptions {
   readonly parent?: string;
   readonly settleMs?: number;
   readonly concurrency?: number;
+  /** Names differing only by case are one name (the folder setting `caseInsensitive`). */
+  readonly caseInsensitive?: boolean;
 }
 
 /** Creates a device with empty folders, logged in with the password. */
@@ -54,7 +57,15 @@ export async function openDevice(options: DeviceOptions): Promise<SyncDevice> {
     credentials: { kind: 'password', user: options.user, password: options.password },
     size: 2,
   });
-  const pair = await openFolderPair({ local: root, remote: options.remote ?? '', stateDir, device: options.name, settleMs: options.settleMs ?? 0 });
+  const pair = await openFolderPair({
+    local: root,
+    remote: options.remote ?? '',
+    stateDir,
+    device: options.name,
+    settleMs: options.settleMs ?? 0,
+    ...(options.caseInsensitive === undefined ? {} : { caseInsensitive: options.caseInsensitive }),
+  });
+  const caseRule = options.caseInsensitive === undefined ? {} : { caseInsensitive: options.caseInsensitive };
   const controller = new AbortController();
   return {
     name: options.name,
@@ -69,6 +80,7 @@ export async function openDevice(options: DeviceOptions): Promise<SyncDevice> {
         signal: controller.signal,
         concurrency: options.concurrency ?? 4,
         ...extra,
+        reconcile: { ...caseRule, ...extra.reconcile },
       }),
     async close(removeFiles = false) {
       controller.abort();
@@ -148,4 +160,32 @@ export async function snapshotTree(dir: string): Promise<Record<string, string>>
   };
   await walk('');
   return out;
+}
+
+/**
+ * Every content (SHA-256) a version can be kept in after syncs: the files under `folders`
+ * (device folders, the server's `uploads/<user>`) and under `trashes` (local and server
+ * trash). "No data lost" means every version written is in this set.
+ */
+export async function contentsIn(folders: readonly string[], trashes: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const folder of folders) for (const hash of (await readTree(folder)).values()) found.add(hash);
+  for (const trash of trashes) for (const hash of await hashesUnder(trash)) found.add(hash);
+  return found;
+}
+
+/**
+ * The live files the server holds for `user` under `remote` ('' for the user's root), as
+ * `sync path → sha256`, read with a fresh login.
+ * @throws FosError when the server cannot be reached or refuses the login.
+ */
+export async function serverFiles(address: { readonly host: string; readonly port: number }, user: string, password: string, remote = ''): Promise<Record<string, string>> {
+  const client = await FosClient.connect({ address, credentials: { kind: 'password', user, password } });
+  try {
+    const listing = await client.list(remote, { recursive: true });
+    const prefix = remote === '' ? '' : `${remote}/`;
+    return Object.fromEntries(listing.entries.filter((e) => !e.deleted && e.kind === 'file').map((e) => [e.path.slice(prefix.length), e.sha256]));
+  } finally {
+    await client.quit();
+  }
 }
