@@ -91,6 +91,8 @@ export const CODES = {
   FOS_ERR_SYNC_MANIFEST: { wire: 'INTERNAL', exit: EXIT.other },
   FOS_ERR_SYNC_LOCAL_IO: { wire: 'INTERNAL', exit: EXIT.other },
   FOS_ERR_SYNC_LOCAL_CHANGED: { wire: 'CHECKSUM', exit: EXIT.other },
+  FOS_ERR_SYNC_NO_BATCH: { wire: 'NOT_FOUND', exit: EXIT.notFound },
+  FOS_ERR_SYNC_BATCH_RESOLVED: { wire: 'CONFLICT', exit: EXIT.conflict },
   // config and cli
   FOS_ERR_CONFIG_INVALID: { wire: 'BAD_REQUEST', exit: EXIT.usage },
   FOS_ERR_CONFIG_MISSING: { wire: 'BAD_REQUEST', exit: EXIT.usage },

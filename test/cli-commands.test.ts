@@ -12,7 +12,7 @@ import { main } from '../src/cli/main.js';
 import { PASSWORD, USER, parseJson, startCliFixture } from './cli-support.js';
 import type { CliFixture } from './cli-support.js';
 
-const COMMANDS = ['login', 'logout', 'list', 'upload', 'download', 'preview', 'delete', 'move', 'shell'] as const;
+const COMMANDS = ['login', 'logout', 'list', 'upload', 'download', 'preview', 'delete', 'move', 'shell', 'deletions'] as const;
 const CONTENT = 'hello fos world\nsecond line\n';
 const MTIME_MS = Date.UTC(2024, 1, 29, 12, 30, 15, 250);
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/errors.js';
+import { deletionSetKey } from '../src/protocol/deletion-batch.js';
 import { main } from '../src/cli/main.js';
 import type { CliIo } from '../src/cli/main.js';
 import { openPostgresStore } from '../src/store/postgres.js';
@@ -73,6 +74,28 @@ async function seed(store: Store): Promise<void> {
     trashedAt: T0 + 20,
     storedAs: 'alice/trash2',
   });
+  // Held deletions (issue 11): one decided batch and one still waiting, with their items.
+  const held = [
+    { path: 'docs/a.txt', kind: 'file', rev: 2, size: 12, sha256: 'd'.repeat(64) },
+    { path: 'docs', kind: 'dir', rev: 1, size: 0, sha256: '' },
+  ] as const;
+  const batch = {
+    device: 'laptop',
+    folder: '',
+    side: 'remote',
+    state: 'held',
+    createdAt: T0 + 60,
+    resolvedAt: null,
+    count: 2,
+    bytes: 12,
+    commitRev: null,
+    successor: null,
+    itemsKey: deletionSetKey(held),
+  } as const;
+  await store.addDeletionBatch('alice', { ...batch, id: 'aaaa1111' }, held, null);
+  await store.resolveDeletionBatch('alice', 'aaaa1111', { state: 'approved', resolvedAt: T0 + 70, commitRev: 5 });
+  const waiting = held.slice(0, 1);
+  await store.addDeletionBatch('alice', { ...batch, id: 'bbbb2222', side: 'local', createdAt: T0 + 80, count: 1, itemsKey: deletionSetKey(waiting) }, waiting, null);
 }
 
 /** Everything a store holds, read through the Store API. */
@@ -92,6 +115,9 @@ async function contents(store: Store): Promise<unknown> {
       live: await store.listEntries(name, { prefix: '', recursive: true }),
       top: await store.listEntries(name, { prefix: '', recursive: false }),
       trash: await store.listTrash(name, ''),
+      batches: await Promise.all(
+        (await store.listDeletionBatches(name, {})).map(async (batch) => ({ batch, items: await store.listDeletionItems(name, batch.id) })),
+      ),
     });
   }
   return { users, perUser };
@@ -140,7 +166,7 @@ describe('fos migrate', () => {
     }
   }
 
-  it('copies users, tokens, entries with revisions and tombstones, counters and trash', async () => {
+  it('copies users, tokens, entries with revisions and tombstones, counters, trash and held deletions', async () => {
     const run = await fos('migrate', '--from', dataDir, '--to', db.url);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(EXIT.ok);
@@ -150,6 +176,7 @@ describe('fos migrate', () => {
       const expected = await contents(source);
       expect(await contents(target)).toEqual(expected);
       expect(JSON.stringify(expected)).toContain('"deleted":true');
+      expect(JSON.stringify(expected)).toContain('"state":"approved"');
     });
   });
 
@@ -169,7 +196,7 @@ describe('fos migrate', () => {
     expect(report).toEqual({
       from: `sqlite:${join(dataDir, 'fos.db')}`,
       to: db.url,
-      counts: { users: 3, tokens: 2, revs: 2, entries: 34, trash: 2 },
+      counts: { users: 3, tokens: 2, revs: 2, entries: 34, trash: 2, deletionBatches: 2, deletionItems: 3 },
     });
   });
 
@@ -196,7 +223,7 @@ describe('fos migrate', () => {
   it('copies in batches without losing a row', async () => {
     const { migrateStore } = await import('../src/store/migrate-store.js');
     const report = await migrateStore({ dataDir }, db.url, { force: false, batchRows: 7 });
-    expect(report.counts).toEqual({ users: 3, tokens: 2, revs: 2, entries: 34, trash: 2 });
+    expect(report.counts).toEqual({ users: 3, tokens: 2, revs: 2, entries: 34, trash: 2, deletionBatches: 2, deletionItems: 3 });
     await both(async (source, target) => {
       expect(await contents(target)).toEqual(await contents(source));
     });

@@ -74,13 +74,23 @@ function requestsFor(path: string): [string, Record<string, unknown>][] {
   ];
 }
 
+/** The held-deletion requests (issue 11), with `path` as the folder and as an item. */
+function heldRequestsFor(path: string): [string, Record<string, unknown>][] {
+  const hold = { device: 'laptop', side: 'remote', part: 0, last: true };
+  return [
+    ['HOLD', { ...hold, folder: path, items: [] }],
+    ['HOLD', { ...hold, folder: '', items: [{ path, kind: 'file', rev: 1, size: 0, sha256: '' }] }],
+    ['HELD', { folder: path }],
+  ];
+}
+
 describe('isolation', () => {
   it('refuses at least 100 hostile paths on every operation and writes nothing anywhere', async () => {
     expect(HOSTILE_PATHS.length).toBeGreaterThanOrEqual(100);
     const before = await tree(outer);
     const accepted: string[] = [];
     for (const { path, family } of HOSTILE_PATHS) {
-      for (const [head, body] of requestsFor(path)) {
+      for (const [head, body] of [...requestsFor(path), ...heldRequestsFor(path)]) {
         alice.send(head, body);
         const reply = await alice.line();
         if (errCode(reply) !== 'BAD_PATH') accepted.push(`${family} ${head} ${JSON.stringify(path).slice(0, 60)} -> ${reply.head} ${JSON.stringify(reply.body).slice(0, 80)}`);

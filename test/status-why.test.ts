@@ -332,6 +332,17 @@ describe('fos status --why: guards', () => {
     );
     expect(held.json['decision']).toMatchObject({ rule: 'guard', guard: 'massDelete', held: [{ kind: 'deleteRemote', path: 'f1.txt', rule: 'localDeleted', entryKind: 'file' }] });
 
+    // A pass records them on the server as a held batch: from then on the batch decides.
+    const pass = await runFos(['sync', '--config', a.config]);
+    expect(pass.code, pass.stderr).toBe(7);
+    const batch = /batch ([0-9a-z]{8})/u.exec(pass.stdout)?.[1];
+    if (batch === undefined) throw new Error(`no batch named in: ${pass.stdout}`);
+    const waiting = await why(a, 'f1.txt');
+    expect(waiting.text).toContain(
+      `  decision:  deletion held in batch ${batch}: deleted here, kept on the server until a person decides; \`fos deletions approve ${batch}\` deletes it, \`fos deletions reject ${batch}\` brings it back\n`,
+    );
+    expect(waiting.json['decision']).toMatchObject({ rule: 'heldDeletion', batchId: batch, side: 'remote' });
+
     await rename(a.folder, `${a.folder}-away`);
     const missing = await why(a, 'f4.txt');
     expect(missing.text).toContain(`  local:     absent\n`);

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FosError } from '../src/errors.js';
 import type { FosErrorCode } from '../src/errors.js';
-import type { Entry } from '../src/protocol/types.js';
+import { deletionSetKey } from '../src/protocol/deletion-batch.js';
+import type { DeletionBatch, DeletionItem, DeletionSide, Entry } from '../src/protocol/types.js';
 import type { Change, Store, TokenRecord, TrashRecord } from '../src/store/types.js';
 
 /** A fresh store for one test, and how to dispose of it. */
@@ -51,6 +52,30 @@ function trash(user: string, id: string, path: string, trashedAt: number, validF
     validFrom,
     trashedAt,
     storedAs: `${user}/${id}`,
+  };
+}
+
+/** A held item of a file. */
+function heldFile(path: string, rev = 1, size = 3): DeletionItem {
+  return { path, kind: 'file', rev, size, sha256: SHA_A };
+}
+
+/** A held batch over `items`, with the count, bytes and key they make. */
+function batch(id: string, items: readonly DeletionItem[], fields: Partial<DeletionBatch> & { side?: DeletionSide } = {}): DeletionBatch {
+  return {
+    id,
+    device: 'laptop',
+    folder: '',
+    side: 'remote',
+    state: 'held',
+    createdAt: T0,
+    resolvedAt: null,
+    count: items.length,
+    bytes: items.reduce((n, i) => n + (i.kind === 'file' ? i.size : 0), 0),
+    commitRev: null,
+    successor: null,
+    itemsKey: deletionSetKey(items),
+    ...fields,
   };
 }
 
@@ -182,6 +207,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.commit('bob', [file('b.txt', 7)], T0);
         await store.addTrash(trash('alice', 'x1', 'a.txt', T0));
         await store.addTrash(trash('bob', 'x2', 'b.txt', T0));
+        await store.addDeletionBatch('alice', batch('aaaaaaaa', [heldFile('a.txt')]), [heldFile('a.txt')], null);
+        await store.addDeletionBatch('bob', batch('bbbbbbbb', [heldFile('b.txt')]), [heldFile('b.txt')], null);
 
         await store.removeUser('alice');
 
@@ -193,7 +220,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.currentRev('alice')).toBe(0);
         expect(await store.usage('alice')).toEqual({ bytes: 0, files: 0 });
         expect(await store.listTrash('alice', '')).toEqual([]);
+        expect(await store.listDeletionBatches('alice', {})).toEqual([]);
+        expect(await store.listDeletionItems('alice', 'aaaaaaaa')).toEqual([]);
 
+        expect(await store.listDeletionItems('bob', 'bbbbbbbb')).toEqual([heldFile('b.txt')]);
         expect(await store.findToken('hash-t2')).not.toBeNull();
         expect(await store.getEntry('bob', 'b.txt')).not.toBeNull();
         expect(await store.currentRev('bob')).toBe(1);
@@ -684,6 +714,87 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect((await store.listTrash('alice', '')).map((r) => r.id)).toEqual(['edge', 'new']);
         expect(await store.listTrash('bob', '')).toEqual([]);
         expect(await store.purgeTrash(T0 + 10)).toEqual([]);
+      });
+    });
+
+    describe('held deletion batches', () => {
+      const items = [heldFile('docs/b.txt', 4, 10), heldFile('docs/a.txt', 2, 5), { path: 'docs/sub', kind: 'dir', rev: 3, size: 0, sha256: '' } as const];
+
+      it('stores a batch with its items, listed by path, the first n when asked', async () => {
+        const held = batch('k3f9q2xm', items, { folder: 'docs' });
+        await store.addDeletionBatch('alice', held, items, null);
+        expect(await store.getDeletionBatch('alice', 'k3f9q2xm')).toEqual(held);
+        expect(held.bytes).toBe(15);
+        expect((await store.listDeletionItems('alice', 'k3f9q2xm')).map((i) => i.path)).toEqual(['docs/a.txt', 'docs/b.txt', 'docs/sub']);
+        expect(await store.listDeletionItems('alice', 'k3f9q2xm', 1)).toEqual([heldFile('docs/a.txt', 2, 5)]);
+        expect(await store.getDeletionBatch('bob', 'k3f9q2xm')).toBeNull();
+        expect(await store.listDeletionItems('bob', 'k3f9q2xm')).toEqual([]);
+      });
+
+      it('keeps one pending batch per device, folder and side; a supersede swaps them in one step', async () => {
+        const first = batch('aaaaaaa1', items, { folder: 'docs' });
+        await store.addDeletionBatch('alice', first, items, null);
+        const second = batch('aaaaaaa2', items.slice(1), { folder: 'docs', createdAt: T0 + 5 });
+        expect(await codeOf(store.addDeletionBatch('alice', second, items.slice(1), null))).toBe('FOS_ERR_STORE_CONFLICT');
+        expect(await store.getDeletionBatch('alice', 'aaaaaaa2')).toBeNull();
+        // Another side, device or folder is a batch of its own.
+        await store.addDeletionBatch('alice', batch('aaaaaaa3', items, { folder: 'docs', side: 'local' }), items, null);
+        await store.addDeletionBatch('alice', batch('aaaaaaa4', items, { folder: 'docs', device: 'desktop' }), items, null);
+
+        await store.addDeletionBatch('alice', second, items.slice(1), 'aaaaaaa1');
+        expect(await store.getDeletionBatch('alice', 'aaaaaaa1')).toMatchObject({ state: 'superseded', successor: 'aaaaaaa2', resolvedAt: T0 + 5 });
+        expect(await store.getDeletionBatch('alice', 'aaaaaaa2')).toMatchObject({ state: 'held', count: 2 });
+        // The superseded batch is no longer pending: it cannot be replaced twice.
+        const third = batch('aaaaaaa5', items, { folder: 'docs' });
+        expect(await codeOf(store.addDeletionBatch('alice', third, items, 'aaaaaaa1'))).toBe('FOS_ERR_STORE_CONFLICT');
+        expect(await store.getDeletionBatch('alice', 'aaaaaaa5')).toBeNull();
+      });
+
+      it('lists batches oldest first, filtered by state, device, folder and side', async () => {
+        await store.addDeletionBatch('alice', batch('bbbbbbb2', items, { createdAt: T0 + 2 }), items, null);
+        await store.addDeletionBatch('alice', batch('bbbbbbb1', items, { createdAt: T0 + 1, side: 'local' }), items, null);
+        await store.addDeletionBatch('alice', batch('bbbbbbb3', items, { createdAt: T0 + 3, device: 'desktop', folder: 'docs' }), items, null);
+        await store.addDeletionBatch('bob', batch('bbbbbbb4', items), items, null);
+        expect(await store.resolveDeletionBatch('alice', 'bbbbbbb2', { state: 'approved', resolvedAt: T0 + 9, commitRev: 7 })).toBe(true);
+        const ids = async (filter: Parameters<Store['listDeletionBatches']>[1]): Promise<string[]> =>
+          (await store.listDeletionBatches('alice', filter)).map((b) => b.id);
+        expect(await ids({})).toEqual(['bbbbbbb1', 'bbbbbbb2', 'bbbbbbb3']);
+        expect(await ids({ states: ['held'] })).toEqual(['bbbbbbb1', 'bbbbbbb3']);
+        expect(await ids({ states: ['approved', 'rejected'] })).toEqual(['bbbbbbb2']);
+        expect(await ids({ device: 'laptop', side: 'remote' })).toEqual(['bbbbbbb2']);
+        expect(await ids({ folder: 'docs' })).toEqual(['bbbbbbb3']);
+        expect(await store.getDeletionBatch('alice', 'bbbbbbb2')).toMatchObject({ state: 'approved', resolvedAt: T0 + 9, commitRev: 7 });
+      });
+
+      it('resolves a held batch once; a decided or unknown batch stays as it is', async () => {
+        await store.addDeletionBatch('alice', batch('ccccccc1', items), items, null);
+        expect(await store.resolveDeletionBatch('alice', 'ccccccc1', { state: 'rejected', resolvedAt: T0 + 1 })).toBe(true);
+        expect(await store.resolveDeletionBatch('alice', 'ccccccc1', { state: 'approved', resolvedAt: T0 + 2 })).toBe(false);
+        expect(await store.getDeletionBatch('alice', 'ccccccc1')).toMatchObject({ state: 'rejected', resolvedAt: T0 + 1, commitRev: null });
+        expect(await store.resolveDeletionBatch('alice', 'nosuchid', { state: 'approved', resolvedAt: T0 })).toBe(false);
+        expect(await store.resolveDeletionBatch('bob', 'ccccccc1', { state: 'approved', resolvedAt: T0 })).toBe(false);
+        // The pending slot is free again once the batch is decided.
+        await store.addDeletionBatch('alice', batch('ccccccc2', items), items, null);
+      });
+
+      it('refuses malformed batches whole, and unknown users', async () => {
+        expect(await codeOf(store.addDeletionBatch('carol', batch('ddddddd1', items), items, null))).toBe('FOS_ERR_STORE_NO_USER');
+        const twice = [heldFile('a'), heldFile('a')];
+        expect(await codeOf(store.addDeletionBatch('alice', batch('ddddddd2', twice), twice, null))).toBe('FOS_ERR_STORE_WRITE');
+        const outside = [heldFile('other/a')];
+        expect(await codeOf(store.addDeletionBatch('alice', batch('ddddddd3', outside, { folder: 'docs' }), outside, null))).toBe('FOS_ERR_PATH_BAD');
+        expect(await codeOf(store.addDeletionBatch('alice', { ...batch('ddddddd4', items), count: 1 }, items, null))).toBe('FOS_ERR_STORE_WRITE');
+        await store.addDeletionBatch('alice', batch('ddddddd5', items), items, null);
+        expect(await codeOf(store.addDeletionBatch('alice', batch('ddddddd5', items, { device: 'x' }), items, null))).toBe('FOS_ERR_STORE_WRITE');
+        expect((await store.listDeletionBatches('alice', {})).map((b) => b.id)).toEqual(['ddddddd5']);
+      });
+
+      it('holds 10,000 items in one batch', async () => {
+        const many = Array.from({ length: 10_000 }, (_v, i) => heldFile(`bulk/f${String(i).padStart(5, '0')}.txt`, i + 1, 1));
+        await store.addDeletionBatch('alice', batch('eeeeeee1', many), many, null);
+        const back = await store.listDeletionItems('alice', 'eeeeeee1');
+        expect(back).toHaveLength(10_000);
+        expect(deletionSetKey(back)).toBe(deletionSetKey(many));
       });
     });
   });

@@ -9,7 +9,7 @@ import { describeStoreContract, file } from './store-contract.js';
 import { createTestDatabase } from './support/postgres.js';
 import type { TestDatabase } from './support/postgres.js';
 
-const TABLES = ['entries', 'revs', 'schema_migrations', 'tokens', 'trash', 'users'];
+const TABLES = ['deletion_batches', 'deletion_items', 'entries', 'revs', 'schema_migrations', 'tokens', 'trash', 'users'];
 
 let db: TestDatabase;
 
@@ -27,7 +27,7 @@ describeStoreContract('postgres', async () => {
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
   try {
-    await admin.query('TRUNCATE users, tokens, entries, revs, trash');
+    await admin.query('TRUNCATE users, tokens, entries, revs, trash, deletion_batches, deletion_items');
   } finally {
     await admin.end();
   }

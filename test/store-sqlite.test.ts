@@ -50,7 +50,7 @@ describe('SqliteStore specifics', () => {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(raw.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.at(-1)?.version);
       const tables = raw.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-      expect(tables.map((t) => t.name)).toEqual(['entries', 'revs', 'tokens', 'trash', 'users']);
+      expect(tables.map((t) => t.name)).toEqual(['deletion_batches', 'deletion_items', 'entries', 'revs', 'tokens', 'trash', 'users']);
     } finally {
       raw.close();
     }

@@ -129,7 +129,7 @@ describe('two devices through a real server', () => {
     }
   });
 
-  it('refuses to delete 60 % of a folder without force; nothing is deleted anywhere', async () => {
+  it('refuses to delete 60 % of a folder without force (holds it); nothing is deleted anywhere', async () => {
     const [a, b] = await twoDevices();
     try {
       for (let i = 0; i < 10; i++) await write(a, `f${i}.txt`, `file ${i}`);
@@ -141,10 +141,16 @@ describe('two devices through a real server', () => {
       expect(refused.guard?.kind).toBe('massDelete');
       expect(refused.guard?.blocked).toBe(true);
       expect(refused.execution.done.deleteRemote).toBe(0);
+      // Issue 11: held on the server for a person, not dropped.
+      expect(refused.held).toMatchObject([{ side: 'remote', count: 6, error: null }]);
       await b.sync();
       expect(await treeOf(b.root)).toEqual(before);
       const forced = await a.sync({ force: true });
       expect(forced.execution.done.deleteRemote).toBe(6);
+      // --force carried them out and withdrew the pending batch.
+      expect(forced.held).toEqual([]);
+      expect(a.pair.manifest.held).toEqual([]);
+      expect(await a.pool.run((c) => c.held())).toEqual([]);
       await b.sync({ force: true });
       expect(Object.keys(await treeOf(b.root)).sort()).toEqual(['f6.txt', 'f7.txt', 'f8.txt', 'f9.txt']);
     } finally {

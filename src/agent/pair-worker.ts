@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { asFosError } from '../errors.js';
 import type { ConflictCopy, PassReport, TransferState } from '../sync/engine-types.js';
 import type { FolderPair } from '../sync/folder-pair.js';
+import { knownHeld } from '../sync/held-deletions.js';
 import { runPass } from '../sync/pass.js';
 import type { PassOptions } from '../sync/pass.js';
 import { isAtOrUnder } from '../sync/path-tree.js';
@@ -126,6 +127,7 @@ export class PairWorker {
       errors: this.pair.errors.list(),
       pending: report?.execution.skipped ?? [],
       guard: report?.guard ?? null,
+      held: report?.held ?? knownHeld(this.pair),
       problems: this.#problems,
       cursor: this.pair.view.cursor,
     };
@@ -199,6 +201,7 @@ export class PairWorker {
         this.#notBefore = 0;
       }
       const previousGuard = this.#lastReport?.guard ?? null;
+      const previousHeld = this.#lastReport?.held ?? [];
       this.#lastReport = report;
       const looked = (path: string): boolean => report.scope.some((s) => s === '' || isAtOrUnder(path, s) || isAtOrUnder(path.normalize('NFC'), s));
       const pathsOf = (p: Problem): readonly string[] => ('paths' in p ? [p.path, ...p.paths] : [p.path]);
@@ -210,6 +213,11 @@ export class PairWorker {
         log.error({ guard: report.guard.kind, deletions: report.guard.deletions, total: report.guard.total }, report.guard.message);
       }
       this.#watchRoot(previousGuard?.kind ?? null, report.guard?.kind ?? null);
+      // Once per batch, too: a pass while a batch waits holds the same set again.
+      for (const h of report.held) {
+        if (previousHeld.some((p) => p.side === h.side && p.batchId === h.batchId)) continue;
+        log.warn({ side: h.side, batch: h.batchId, count: h.count, err: h.error ?? undefined }, 'deletions held for a decision');
+      }
       for (const c of report.execution.conflicts) log.warn({ path: c.path, copy: c.copyPath }, 'conflict: both versions kept');
       if (report.execution.offline) this.#retryLater(hadRemote);
       else if (report.retryAt !== null) this.#retryAt(report.retryAt, report);

@@ -2,7 +2,7 @@
  * What `fos status` shows: the agent's state as its socket answers it and as it writes it
  * to `<stateDir>/status.json`. `--json` prints this shape; it is a stable contract.
  */
-import type { ConflictCopy, GuardReport, PathError, SkippedOp, TransferState } from '../sync/engine-types.js';
+import type { ConflictCopy, GuardReport, HeldReport, PathError, SkippedOp, TransferState } from '../sync/engine-types.js';
 import type { Problem } from '../sync/types.js';
 
 /** One folder pair's state. */
@@ -26,6 +26,11 @@ export interface PairStatus {
   readonly pending: readonly SkippedOp[];
   /** The guard that stopped the last pass, or null. */
   readonly guard: GuardReport | null;
+  /**
+   * Deletions held on the server for a person to approve or reject (`fos deletions`), per
+   * side; empty when none are pending.
+   */
+  readonly held: readonly HeldReport[];
   readonly problems: readonly Problem[];
   /** The server revision this pair is current to. */
   readonly cursor: number;

@@ -112,10 +112,14 @@ export function passOptions(session: SyncSession, signal: AbortSignal): PassOpti
 }
 
 /** The reconcile options the agent's settings give every pair. */
-export function reconcileSettings(settings: SyncSettings): { maxDeleteShare: number; minGuardDeletions: number; maxConflictCopies: number } {
+export function reconcileSettings(
+  settings: SyncSettings,
+): { maxDeleteShare: number; minGuardDeletions: number; maxDeleteFiles: number; maxDeleteBytes: number; maxConflictCopies: number } {
   return {
     maxDeleteShare: settings.maxDeleteShare,
     minGuardDeletions: settings.minGuardDeletions,
+    maxDeleteFiles: settings.maxDeleteFiles,
+    maxDeleteBytes: settings.maxDeleteBytes,
     maxConflictCopies: settings.maxConflictCopies,
   };
 }
@@ -165,9 +169,12 @@ export function pairReconcile(base: PassOptions, pair: FolderPair): Pick<PassOpt
   return pair.caseInsensitive === undefined ? {} : { reconcile: { ...base.reconcile, caseInsensitive: pair.caseInsensitive } };
 }
 
-/** The exit code of a set of pass reports: 7 for a guard or a limit, 5 for conflicts, 6 offline, 1 failures. */
+/**
+ * The exit code of a set of pass reports: 7 for a guard, a limit or deletions held for a
+ * person, 5 for conflicts, 6 offline, 1 failures.
+ */
 export function exitCodeOf(reports: readonly PassReport[]): ExitCode {
-  if (reports.some((r) => r.guard?.blocked === true || r.limit !== null)) return EXIT.guard;
+  if (reports.some((r) => r.guard?.blocked === true || r.limit !== null || r.held.length > 0)) return EXIT.guard;
   if (reports.some((r) => r.execution.conflicts.length > 0)) return EXIT.conflict;
   if (reports.some((r) => r.execution.offline)) return EXIT.connection;
   if (reports.some((r) => r.execution.failed.length > 0)) return EXIT.other;

@@ -22,6 +22,7 @@ import { registerInitCommand } from './init.js';
 import { registerSyncCommand } from './sync.js';
 import { registerAgentCommand } from './agent.js';
 import { registerStatusCommand } from './status.js';
+import { registerDeletionsCommand } from './deletions.js';
 
 /** Adds every fos command to the program. */
 export function registerCommands(program: Command, io: CliIo): void {
@@ -44,5 +45,6 @@ export function registerCommands(program: Command, io: CliIo): void {
   registerSyncCommand(program, io);
   registerAgentCommand(program, io);
   registerStatusCommand(program, io);
+  registerDeletionsCommand(program, io);
   registerMigrateCommand(program, io);
 }

@@ -3,6 +3,7 @@
  * (`--json`, whose shapes docs/cli.md documents).
  */
 import type { Entry } from '../protocol/types.js';
+import type { HeldReport } from '../sync/engine-types.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
 
@@ -70,4 +71,18 @@ export function formatLong(entries: readonly Entry[], name: (entry: Entry) => st
 /** Short listing: names, folders with a trailing `/`. */
 export function formatShort(entries: readonly Entry[], name: (entry: Entry) => string): string[] {
   return entries.map((entry) => (entry.kind === 'dir' ? `${name(entry)}/` : name(entry)));
+}
+
+/**
+ * One batch of held deletions in words, with what to do about it: `fos sync` says
+ * "N deletions held as batch ID", `fos status` "N deletions held (batch ID)".
+ */
+export function formatHeld(held: HeldReport, style: 'sync' | 'status'): string {
+  const where = held.side === 'remote' ? 'deleted here, kept on the server' : 'deleted on the server, kept here';
+  if (held.batchId === null) {
+    return `${held.count} deletions held (${where}), not recorded on the server${held.error === null ? '' : `: ${held.error}`}; \`fos sync --force\` carries them out`;
+  }
+  const id = held.batchId;
+  const name = style === 'sync' ? `held as batch ${id}` : `held (batch ${id})`;
+  return `${held.count} deletions ${name}: fos deletions approve ${id} / reject ${id} (${where})`;
 }

@@ -50,6 +50,7 @@ function formatReport(report: MigrationReport): string {
     `  revs     ${c.revs}`,
     `  entries  ${c.entries}`,
     `  trash    ${c.trash}`,
+    `  held deletion batches ${c.deletionBatches} (${c.deletionItems} items)`,
     '',
   ].join('\n');
 }

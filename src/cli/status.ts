@@ -9,11 +9,13 @@ import type { Command } from 'commander';
 import { FosClient } from '../client/index.js';
 import { queryStatus } from '../agent/status-socket.js';
 import { readStatusFile, socketPath } from '../agent/status-file.js';
-import type { AgentStatus } from '../agent/status-types.js';
+import type { AgentStatus, PairStatus } from '../agent/status-types.js';
 import { FosError } from '../errors.js';
 import { reconcileSettings } from '../agent/sync-session.js';
 import { explainSyncPath, locatePath } from '../sync/why.js';
 import { addProgramExample, withInterrupt } from './connect-options.js';
+import { readHeldRecords } from '../sync/manifest.js';
+import { formatHeld } from './format.js';
 import type { CliIo } from './main.js';
 import { agentConfigPath, agentConnect, loadSyncSettings, readToken } from './sync-settings.js';
 import type { SyncSettings } from './sync-settings.js';
@@ -52,8 +54,10 @@ export function registerStatusCommand(program: Command, io: CliIo): void {
       if (status === null) {
         const last = await readStatusFile(settings.stateDir);
         const reachable = await probeServer(settings);
+        const base = last ?? { pid: 0, device: settings.device, server: settings.server, startedAt: 0, updatedAt: 0, pairs: [] };
         status = {
-          ...(last ?? { pid: 0, device: settings.device, server: settings.server, startedAt: 0, updatedAt: 0, pairs: [] }),
+          ...base,
+          pairs: await withHeld(settings, base.pairs),
           running: false,
           serverReachable: reachable === null,
           serverError: reachable,
@@ -98,6 +102,29 @@ async function connectWithToken(settings: SyncSettings, signal: AbortSignal): Pr
   );
 }
 
+/**
+ * The pairs with the held batches their manifests name: `fos sync` holds deletions without
+ * an agent, and the last status file may predate them. A pair with something held that
+ * the status file does not list is added.
+ */
+async function withHeld(settings: SyncSettings, pairs: readonly PairStatus[]): Promise<PairStatus[]> {
+  const out = [...pairs];
+  for (const folder of settings.folders) {
+    const held = (await readHeldRecords(settings.stateDir, folder.id)).map((h) => ({ side: h.side, batchId: h.id, count: h.count, bytes: h.bytes, error: null }));
+    const at = out.findIndex((p) => p.local === folder.local && p.remote === folder.remote);
+    const known = out[at];
+    if (known !== undefined) out[at] = { ...known, held };
+    else if (held.length > 0) out.push({ ...idlePair(folder.local, folder.remote), held });
+  }
+  return out;
+}
+
+function idlePair(local: string, remote: string): PairStatus {
+  // No agent has watched this pair: nothing to report about its watcher.
+  const watch = { state: 'full', reason: null, folders: 0, watchedFolders: 0, watchesNeeded: 0, limit: null, budget: null, refused: 0, unwatched: [], rescanIntervalSec: 0 } as const;
+  return { local, remote, lastSyncAt: null, inSync: false, syncing: false, queue: 0, transfers: [], conflicts: [], errors: [], pending: [], guard: null, held: [], problems: [], cursor: 0, watch };
+}
+
 /** Tries to log in with the device token; null when that works, else why not. */
 async function probeServer(settings: SyncSettings): Promise<string | null> {
   try {
@@ -124,9 +151,11 @@ export function formatStatus(status: AgentStatus): string {
     for (const t of pair.transfers) lines.push(`  ${t.direction} ${t.path}: ${t.bytes} of ${t.total} bytes`);
     for (const c of pair.conflicts) lines.push(`  conflict: ${c.path} (other version: ${c.copyPath})`);
     for (const e of pair.errors) lines.push(`  error: ${e.path}: ${e.message}; next retry ${when(e.nextRetryAt)}`);
+    for (const h of pair.held ?? []) lines.push(`  ${formatHeld(h, 'status')}`);
     if (pair.guard !== null) lines.push(`  stopped: ${pair.guard.message}`);
     // A status file written by an older agent has no watch state.
     if ('watch' in pair && pair.watch.state === 'degraded') lines.push(`  watcher degraded: ${pair.watch.reason ?? 'part of the folder is not watched'}`);
   }
   return `${lines.join('\n')}\n`;
 }
+

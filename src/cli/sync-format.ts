@@ -5,7 +5,7 @@
  */
 import type { LimitStop, PassReport, PlannedOp, PlanTotals } from '../sync/engine-types.js';
 import { OP_KINDS } from '../sync/types.js';
-import { formatBytes } from './format.js';
+import { formatBytes, formatHeld } from './format.js';
 
 /** One operation: kind, path, target, and in brackets the rule and the bytes it moves. */
 export function formatOp(op: PlannedOp): string {
@@ -66,6 +66,7 @@ export function formatReport(report: PassReport): string {
     for (const s of report.execution.skipped) lines.push(`  later: ${s.path} (${s.reason})`);
     if (report.execution.offline) lines.push('  the server could not be reached; run again later');
   }
+  for (const h of report.held) lines.push(`  ${formatHeld(h, 'sync')}`);
   if (report.guard !== null) lines.push(`  stopped: ${report.guard.message}`);
   for (const p of report.problems) lines.push(`  held: ${p.path} (${p.code})`);
   return `${lines.join('\n')}\n`;

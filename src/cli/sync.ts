@@ -3,7 +3,8 @@
  * it did or, with --plan (alias --dry-run), every operation it would do and the totals.
  * --max-ops and --max-bytes stop a pass whose plan is larger, before it changes anything.
  * Exit codes: 0 in sync, 5 conflict copies were made, 7 a safety guard or a limit stopped
- * the pass (mass delete, missing or replaced folder, too many operations or bytes).
+ * the pass or part of it (deletions held for a person, a missing or replaced folder, too
+ * many operations or bytes).
  */
 import type { Command } from 'commander';
 import { exitCodeOf, openSyncSession, syncOnce } from '../agent/sync-session.js';
@@ -43,7 +44,7 @@ export function registerSyncCommand(program: Command, io: CliIo): void {
     .option('--dry-run', 'the same as --plan')
     .option('--max-ops <n>', 'stop, changing nothing, when a plan has more operations (transfers, deletions, moves, folders, conflicts)', parseCount)
     .option('--max-bytes <size>', 'stop, changing nothing, when a plan moves more bytes up and down (500M, 2G)', parseByteSize)
-    .option('--force', 'carry out deletions a safety guard held back, and adopt a replaced folder')
+    .option('--force', 'carry out deletions a safety guard held back (withdrawing their held batch), and adopt a replaced folder')
     .option('--json', 'print the pass reports as JSON')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: SyncFlags) => {

@@ -7,6 +7,7 @@ export { abortError, sleep, systemClock } from './clock.js';
 export { Connection, DEFAULT_TIMEOUT_MS } from './connection.js';
 export { downloadFile, partialPath, previewFile } from './download.js';
 export type { DownloadOptions } from './download.js';
+export type { DecisionReply, HeldQuery, HoldArgs, HoldReply, ListedBatch } from './held.js';
 export { ClientPool } from './pool.js';
 export type { PoolOptions } from './pool.js';
 export { TRANSIENT_CODES, backoffMs, isTransient, retry } from './retry.js';

@@ -12,6 +12,8 @@ import { Connection } from './connection.js';
 import { expectHead } from './replies.js';
 import { downloadFile, previewFile, statEntry } from './download.js';
 import type { DownloadOptions } from './download.js';
+import { decideBatch, holdDeletions, listHeld } from './held.js';
+import type { DecisionReply, HeldQuery, HoldArgs, HoldReply, ListedBatch } from './held.js';
 import { listAll, restoreAll } from './listing.js';
 import { uploadFile } from './upload.js';
 import type { UploadOptions } from './upload.js';
@@ -179,6 +181,34 @@ export class FosClient {
   async restore(path: string, atMs: number, options: RestoreOptions = {}): Promise<RestoreReport> {
     const args = { ...(path === '' ? {} : { path }), at: atMs, ...(options.dryRun === true ? { dryRun: true } : {}) };
     return restoreAll(this.connection, args, options.signal);
+  }
+
+  /**
+   * Records the deletions a safety guard held back (a batch per device, folder and side);
+   * an empty list withdraws the pending batch. See client/held.ts.
+   * @throws FosError from the server, connection errors (the connection is dropped then).
+   */
+  hold(args: HoldArgs, options: SignalOptions = {}): Promise<HoldReply> {
+    return holdDeletions(this.connection, args, options.signal);
+  }
+
+  /** Held batches (only pending ones unless `states` says otherwise). @throws FosError `FOS_ERR_PATH_BAD`. */
+  held(query: HeldQuery = {}, options: SignalOptions = {}): Promise<ListedBatch[]> {
+    return listHeld(this.connection, query, options.signal);
+  }
+
+  /**
+   * Approves a held batch: the deletions go ahead.
+   * @throws FosError `FOS_ERR_PATH_NOT_FOUND` (no such batch), `FOS_ERR_STORE_CONFLICT`
+   * (superseded or already decided).
+   */
+  approveBatch(id: string, options: SignalOptions = {}): Promise<DecisionReply> {
+    return decideBatch(this.connection, 'approve', id, options.signal);
+  }
+
+  /** Rejects a held batch: the files come back where they were lost. @throws FosError as `approveBatch`. */
+  rejectBatch(id: string, options: SignalOptions = {}): Promise<DecisionReply> {
+    return decideBatch(this.connection, 'reject', id, options.signal);
   }
 
   /**

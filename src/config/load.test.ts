@@ -73,6 +73,8 @@ describe('loadConfig', () => {
       concurrency: 4,
       maxDeleteShare: 0.5,
       minGuardDeletions: 1,
+      maxDeleteFiles: 1000,
+      maxDeleteBytes: 10 * 1024 ** 3,
       maxConflictCopies: 10,
       logLevel: 'info',
     });

@@ -119,6 +119,8 @@ function buildAgent(a: AgentInput, toPath: (p: string) => string, issues: Config
     concurrency: a.concurrency,
     maxDeleteShare: a.maxDeleteShare,
     minGuardDeletions: a.minGuardDeletions,
+    maxDeleteFiles: a.maxDeleteFiles,
+    maxDeleteBytes: a.maxDeleteBytes,
     maxConflictCopies: a.maxConflictCopies,
     logLevel: a.logLevel,
   };

@@ -86,10 +86,14 @@ export const agentSchema = z.strictObject({
   debounceMs: z.number().int().min(0).max(60_000).default(150),
   settleMs: z.number().int().min(0).max(600_000).default(1000),
   concurrency: z.number().int().min(1).max(64).default(4),
-  /** A pass deleting more than this share of a folder's files stops (exit 7). */
+  /** A pass deleting more than this share of a folder's files holds the deletions (exit 7). */
   maxDeleteShare: z.number().min(0).max(1).default(0.5),
   /** The share rule applies from this many deletions on. */
   minGuardDeletions: z.number().int().min(1).default(1),
+  /** A pass deleting more than this many files holds the deletions. */
+  maxDeleteFiles: z.number().int().min(1).default(1000),
+  /** A pass deleting files of more than this many bytes holds the deletions (10 GiB). */
+  maxDeleteBytes: z.number().int().min(0).default(10 * 1024 ** 3),
   /** Conflict copies per file beyond which a conflict is held for a human. */
   maxConflictCopies: z.number().int().min(1).max(1000).default(10),
   logLevel,
@@ -180,6 +184,8 @@ export interface AgentConfig {
   readonly concurrency: number;
   readonly maxDeleteShare: number;
   readonly minGuardDeletions: number;
+  readonly maxDeleteFiles: number;
+  readonly maxDeleteBytes: number;
   readonly maxConflictCopies: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }

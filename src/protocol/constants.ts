@@ -38,6 +38,10 @@ export const REQUEST = {
   watch: 'WATCH',
   trash: 'TRASH',
   restore: 'RESTORE',
+  hold: 'HOLD',
+  held: 'HELD',
+  approve: 'APPROVE',
+  reject: 'REJECT',
   quit: 'QUIT',
 } as const;
 
@@ -54,6 +58,8 @@ export const REPLY = {
   steps: 'STEPS',
   eof: 'EOF',
   notice: 'NOTICE',
+  batch: 'BATCH',
+  items: 'ITEMS',
   shutdown: 'SERVER SHUTDOWN',
 } as const;
 
@@ -94,3 +100,24 @@ export const DEFAULT_PREVIEW_BYTES = 1024;
 
 /** Largest PREVIEW a client may ask for. */
 export const MAX_PREVIEW_BYTES = 1024 * 1024;
+
+/** Most deletions one held batch may hold (a pass holding more is refused whole). */
+export const MAX_HELD_ITEMS = 100_000;
+
+/**
+ * A HOLD part's item list is cut when its JSON passes this many bytes, so that every part
+ * line stays under MAX_REQUEST_LINE_BYTES with room for the other arguments.
+ */
+export const HOLD_PART_BYTES = 48 * 1024;
+
+/**
+ * Most HOLD part lines the server assembles for one request; with the request line limit,
+ * this bounds what one connection holds in memory to 32 MiB.
+ */
+export const MAX_HOLD_PARTS = 512;
+
+/** Sample paths a `BATCH` line carries (`fos deletions list` shows them). */
+export const HELD_SAMPLE_PATHS = 3;
+
+/** Most batch ids one `HELD` request may name. */
+export const MAX_HELD_IDS = 16;

@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { FosError, fromWireCode } from '../errors.js';
-import { MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
+import { MAX_HELD_IDS, MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
+import { isBatchId } from './deletion-batch.js';
+import { BATCH_STATES, DELETION_SIDES } from './types.js';
 import type { LineMessage } from './frame-decoder.js';
 
 // No length cap here: the request line limit (64 KiB) bounds it, and the path rules refuse
@@ -16,6 +18,18 @@ const rev = count;
 const baseRev = rev.nullable().optional();
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits');
 const mtimeMs = z.number().finite().nonnegative();
+const batchId = z.string().refine(isBatchId, 'not a batch id');
+const side = z.enum(DELETION_SIDES);
+const batchState = z.enum(BATCH_STATES);
+
+/** One deletion of a held batch as it travels on the wire. */
+export const deletionItemSchema = z.object({
+  path,
+  kind: z.enum(['file', 'dir']),
+  rev,
+  size: count,
+  sha256: z.string().regex(/^(?:[0-9a-f]{64})?$/u, 'sha256 must be 64 lower-case hex digits or empty'),
+});
 
 const schemas = {
   [REQUEST.hello]: z.object({
@@ -54,6 +68,24 @@ const schemas = {
   [REQUEST.watch]: z.object({ since: rev.optional() }),
   [REQUEST.trash]: z.object({ path: path.optional() }),
   [REQUEST.restore]: z.object({ path: path.optional(), at: count, dryRun: z.boolean().optional() }),
+  // One part of a held batch; parts after the first follow at once (docs/protocol.md).
+  // The line limit bounds `items`; the server bounds the parts and the item count.
+  [REQUEST.hold]: z.object({
+    device: z.string().min(1).max(128),
+    folder: path,
+    side,
+    part: count,
+    last: z.boolean(),
+    items: z.array(deletionItemSchema),
+  }),
+  [REQUEST.held]: z.object({
+    ids: z.array(batchId).max(MAX_HELD_IDS).optional(),
+    folder: path.optional(),
+    states: z.array(batchState).max(BATCH_STATES.length).optional(),
+    items: z.boolean().optional(),
+  }),
+  [REQUEST.approve]: z.object({ id: batchId }),
+  [REQUEST.reject]: z.object({ id: batchId }),
   [REQUEST.quit]: z.object({}),
 } as const;
 
@@ -153,6 +185,22 @@ export const restoreSummarySchema = z.object({
   rev: rev.nullable(),
 });
 
+/** A held batch as `BATCH` lines and batch replies carry it. */
+export const deletionBatchSchema = z.object({
+  id: z.string(),
+  device: z.string(),
+  folder: z.string(),
+  side,
+  state: batchState,
+  createdAt: count,
+  resolvedAt: count.nullable(),
+  count,
+  bytes: count,
+  commitRev: rev.nullable(),
+  successor: z.string().nullable(),
+  itemsKey: z.string(),
+});
+
 /** Reply bodies the client decodes. */
 export const replySchemas = {
   hello: z.object({
@@ -177,6 +225,10 @@ export const replySchemas = {
   trash: z.object({ items: z.array(trashItemSchema) }),
   steps: z.object({ steps: z.array(restoreStepSchema) }),
   restored: restoreSummarySchema,
+  hold: z.object({ outcome: z.enum(['created', 'same', 'superseded', 'withdrawn', 'none']), batch: deletionBatchSchema.nullable() }),
+  batch: z.object({ batch: deletionBatchSchema, samples: z.array(z.string()) }),
+  items: z.object({ items: z.array(deletionItemSchema) }),
+  resolved: z.object({ batch: deletionBatchSchema, done: count, kept: count }),
 } as const;
 
 /** Decodes a reply body with a schema, or throws FosError naming the malformed reply. */

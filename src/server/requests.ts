@@ -9,6 +9,7 @@ import { errorReplyBody } from '../protocol/messages.js';
 import { handleRevoke, handleToken, handleTokens } from './account-handlers.js';
 import { handleDownload, handlePreview } from './download-handler.js';
 import { handleDelete, handleList, handleMkdir, handleMove, handleStat, handleTrash } from './entry-handlers.js';
+import { handleApprove, handleHeld, handleHold, handleReject } from './held-handlers.js';
 import type { OpContext, OpResult } from './session-types.js';
 import { handleRestore } from './restore-handler.js';
 import { handleUpload } from './upload-handler.js';
@@ -70,6 +71,14 @@ async function dispatch(ctx: OpContext, request: Request): Promise<OpResult> {
       return handleTrash(ctx, request.args);
     case REQUEST.restore:
       return handleRestore(ctx, request.args);
+    case REQUEST.hold:
+      return handleHold(ctx, request.args);
+    case REQUEST.held:
+      return handleHeld(ctx, request.args);
+    case REQUEST.approve:
+      return handleApprove(ctx, request.args);
+    case REQUEST.reject:
+      return handleReject(ctx, request.args);
     case REQUEST.token:
       return handleToken(ctx, request.args);
     case REQUEST.tokens:
@@ -92,6 +101,6 @@ async function dispatch(ctx: OpContext, request: Request): Promise<OpResult> {
 
 function pathOf(request: Request): string | undefined {
   const args: Readonly<Record<string, unknown>> = request.args;
-  const path = args['path'] ?? args['from'];
+  const path = args['path'] ?? args['from'] ?? args['id'];
   return typeof path === 'string' ? path : undefined;
 }

@@ -7,7 +7,7 @@ import { lstat, rmdir } from 'node:fs/promises';
 import { FosError, errnoCode } from '../errors.js';
 import { storageError } from '../fs/fs.js';
 import type { Entry } from '../protocol/types.js';
-import type { Change } from '../store/types.js';
+import type { Change, CommittedEntry } from '../store/types.js';
 import { checkBaseRev, isAtOrUnder, live, notFound, rebase } from './entry-rules.js';
 import {
   commitChanges,
@@ -138,16 +138,29 @@ export async function removePath(
     if (inside.length > 0 && !recursive) {
       throw new FosError('FOS_ERR_PATH_NOT_EMPTY', `${JSON.stringify(path)} is a folder with ${inside.length} entries; delete it with recursive`);
     }
-    const files = all.filter((e) => e.kind === 'file');
-    for (const file of files) await ctx.trash.keep(user, file, await diskPath(ctx, user, file.path), now);
-    if (files.length > 0) await ctx.trash.sync(user);
-    // Folders deepest first; a folder still holding a file nobody committed (copied in by
-    // hand) stays, and the next start-up reconciliation reports that file.
-    const folders = all.filter((e) => e.kind === 'dir').sort((a, b) => b.path.length - a.path.length);
-    for (const folder of folders) await removeEmptyDir(await diskPath(ctx, user, folder.path));
+    await trashEntries(ctx, user, all, now);
     await syncParent(ctx, target);
     return commitChanges(ctx, user, [...inside, entry].map(tombstoneOf));
   });
+}
+
+/**
+ * Moves the files of `entries` into the trash and removes their folders from disk, deepest
+ * first; the caller commits the tombstones. Runs under the user's lock. A folder still
+ * holding a file nobody committed (copied in by hand) stays on disk, and the next start-up
+ * reconciliation reports that file.
+ * @throws FosError storage errors.
+ */
+export async function trashEntries(ctx: StorageContext, user: string, entries: readonly CommittedEntry[], now: number): Promise<void> {
+  let kept = false;
+  for (const entry of entries) {
+    if (entry.kind !== 'file') continue;
+    await ctx.trash.keep(user, entry, await diskPath(ctx, user, entry.path), now);
+    kept = true;
+  }
+  if (kept) await ctx.trash.sync(user);
+  const folders = entries.filter((e) => e.kind === 'dir').sort((a, b) => b.path.length - a.path.length);
+  for (const folder of folders) await removeEmptyDir(await diskPath(ctx, user, folder.path));
 }
 
 /**

@@ -13,10 +13,14 @@ import { nodeFs, storageError } from '../fs/fs.js';
 import type { Fs } from '../fs/fs.js';
 import { normalizeRemotePath } from '../fs/remote-path.js';
 import type { Logger } from '../log/logger.js';
-import type { Entry } from '../protocol/types.js';
+import type { DeletionBatch, DeletionItem, Entry } from '../protocol/types.js';
 import type { Store, TrashRecord } from '../store/types.js';
+import { approveBatch, rejectBatch } from './batch-decisions.js';
+import type { Decision } from './batch-decisions.js';
 import { createDownloadSource } from './download-source.js';
 import { isAtOrUnder, live, notFound } from './entry-rules.js';
+import { holdDeletions, listBatches } from './held-batches.js';
+import type { BatchQuery, HoldRequest, HoldResult } from './held-batches.js';
 import { PART_SUFFIX, PartLocks, partKey, purgeStaleParts } from './part-files.js';
 import { PartWriter } from './part-writer.js';
 import { checkUpload, commitUpload, makeFolder, movePath, removePath } from './storage-changes.js';
@@ -285,6 +289,40 @@ export class Storage {
    */
   listTrash(user: string, remotePath = ''): Promise<TrashRecord[]> {
     return this.#ctx.trash.list(user, normalizeRemotePath(remotePath));
+  }
+
+  /**
+   * Records deletions a device's guard held back (held-batches.ts).
+   * @throws FosError `FOS_ERR_PATH_BAD`, `FOS_ERR_STORE_TOO_LARGE`, store errors.
+   */
+  holdDeletions(user: string, request: HoldRequest): Promise<HoldResult> {
+    return holdDeletions(this.#ctx, user, request);
+  }
+
+  /** The user's held batches matching `query`, oldest first. @throws FosError `FOS_ERR_PATH_BAD`. */
+  listBatches(user: string, query: BatchQuery): Promise<DeletionBatch[]> {
+    return listBatches(this.#ctx, user, query);
+  }
+
+  /** A batch's items by path, the first `limit` when given. */
+  batchItems(user: string, id: string, limit?: number): Promise<DeletionItem[]> {
+    return this.#ctx.store.listDeletionItems(user, id, limit);
+  }
+
+  /**
+   * Approves a held batch (batch-decisions.ts).
+   * @throws FosError `FOS_ERR_SYNC_NO_BATCH`, `FOS_ERR_SYNC_BATCH_RESOLVED`, storage errors.
+   */
+  approveBatch(user: string, id: string): Promise<Decision> {
+    return approveBatch(this.#ctx, user, id);
+  }
+
+  /**
+   * Rejects a held batch (batch-decisions.ts).
+   * @throws FosError `FOS_ERR_SYNC_NO_BATCH`, `FOS_ERR_SYNC_BATCH_RESOLVED`, storage errors.
+   */
+  rejectBatch(user: string, id: string): Promise<Decision> {
+    return rejectBatch(this.#ctx, user, id);
   }
 
   /** Removes expired trash and stale partial uploads; returns the counts. */

@@ -21,7 +21,9 @@ export async function handleWatch(ctx: OpContext, args: RequestArgs<'WATCH'>): P
   let rev = 0;
   const unsubscribe = services.hub.subscribe(user, (notice) => {
     if (pending !== null) pending.push(notice);
-    else if (notice.rev > rev) wire.sendLine(REPLY.notice, { rev: notice.rev, paths: notice.paths });
+    // At the current revision too: a decision on held deletions may commit nothing and
+    // still has to reach the agents (issue 11).
+    else if (notice.rev >= rev) wire.sendLine(REPLY.notice, { rev: notice.rev, paths: notice.paths });
   });
   try {
     rev = await services.storage.currentRev(user);

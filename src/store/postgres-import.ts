@@ -17,7 +17,7 @@ export interface ImportOptions {
   readonly force: boolean;
 }
 
-const DATA_TABLES = 'users, tokens, revs, entries, trash';
+const DATA_TABLES = 'users, tokens, revs, entries, trash, deletion_batches, deletion_items';
 
 const INSERT: Record<ExportTable, string> = {
   users: `INSERT INTO users (name, password_hash, created_at, quota_bytes, quota_files)
@@ -32,6 +32,12 @@ const INSERT: Record<ExportTable, string> = {
   trash: `INSERT INTO trash (id, user_name, path, size, mtime_ms, sha256, rev, valid_from, trashed_at, stored_as)
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::float8[], $6::text[], $7::bigint[],
       $8::bigint[], $9::bigint[], $10::text[])`,
+  deletionBatches: `INSERT INTO deletion_batches (id, user_name, device, folder, side, state, created_at, resolved_at, item_count,
+      bytes, commit_rev, successor, items_key)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
+      $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[])`,
+  deletionItems: `INSERT INTO deletion_items (user_name, batch, path, kind, rev, size, sha256)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])`,
 };
 
 type Column = readonly (string | number | boolean | null)[];
@@ -81,6 +87,28 @@ function columns(batch: ExportBatch): Column[] {
         r.map((t) => t.storedAs),
       ];
     }
+    case 'deletionBatches': {
+      const r = batch.rows;
+      return [
+        r.map((b) => b.id),
+        r.map((b) => b.user),
+        r.map((b) => b.device),
+        r.map((b) => b.folder),
+        r.map((b) => b.side),
+        r.map((b) => b.state),
+        r.map((b) => b.createdAt),
+        r.map((b) => b.resolvedAt),
+        r.map((b) => b.count),
+        r.map((b) => b.bytes),
+        r.map((b) => b.commitRev),
+        r.map((b) => b.successor),
+        r.map((b) => b.itemsKey),
+      ];
+    }
+    case 'deletionItems': {
+      const r = batch.rows;
+      return [r.map((i) => i.user), r.map((i) => i.batch), r.map((i) => i.path), r.map((i) => i.kind), r.map((i) => i.rev), r.map((i) => i.size), r.map((i) => i.sha256)];
+    }
     default: {
       const never: never = batch;
       return never;
@@ -91,7 +119,7 @@ function columns(batch: ExportBatch): Column[] {
 async function isEmpty(client: PoolClient): Promise<boolean> {
   const result = await client.query<{ found: unknown }>(
     `SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM tokens) OR EXISTS (SELECT 1 FROM revs)
-       OR EXISTS (SELECT 1 FROM entries) OR EXISTS (SELECT 1 FROM trash) AS found`,
+       OR EXISTS (SELECT 1 FROM entries) OR EXISTS (SELECT 1 FROM trash) OR EXISTS (SELECT 1 FROM deletion_batches) AS found`,
   );
   return result.rows[0]?.found === false;
 }
@@ -107,7 +135,7 @@ export async function importIntoPostgres(
   batches: Iterable<ExportBatch>,
   options: ImportOptions,
 ): Promise<ImportCounts> {
-  const counts: ImportCounts = { users: 0, tokens: 0, revs: 0, entries: 0, trash: 0 };
+  const counts: ImportCounts = { users: 0, tokens: 0, revs: 0, entries: 0, trash: 0, deletionBatches: 0, deletionItems: 0 };
   try {
     return await inTransaction(pool, async (client) => {
       // Servers still running on the target would interleave their writes with the copy.

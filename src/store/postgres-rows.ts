@@ -3,7 +3,8 @@
  * does not have the expected shape is a corrupt database, reported as such.
  */
 import { FosError } from '../errors.js';
-import type { Account, Entry, EntryKind, TokenInfo } from '../protocol/types.js';
+import type { Account, BatchState, DeletionBatch, DeletionItem, DeletionSide, Entry, EntryKind, TokenInfo } from '../protocol/types.js';
+import { BATCH_STATES, DELETION_SIDES } from '../protocol/types.js';
 import type { CommittedEntry, TokenRecord, TrashRecord, UserRecord } from './types.js';
 
 /** A result row as node-postgres returns it. */
@@ -119,4 +120,41 @@ export function toTrashRecord(row: Row): TrashRecord {
     trashedAt: num(row, 'trashed_at'),
     storedAs: str(row, 'stored_as'),
   };
+}
+
+/** Columns of `deletion_batches` that {@link toDeletionBatch} reads. */
+export const BATCH_COLUMNS = 'id, device, folder, side, state, created_at, resolved_at, item_count, bytes, commit_rev, successor, items_key';
+
+function strOrNull(row: Row, column: string): string | null {
+  return row[column] === null ? null : str(row, column);
+}
+
+/** A held batch row. */
+export function toDeletionBatch(row: Row): DeletionBatch {
+  const side = DELETION_SIDES.find((s): s is DeletionSide => s === row['side']);
+  const state = BATCH_STATES.find((s): s is BatchState => s === row['state']);
+  if (side === undefined) throw corrupt('side', "'remote' or 'local'");
+  if (state === undefined) throw corrupt('state', 'a batch state');
+  return {
+    id: str(row, 'id'),
+    device: str(row, 'device'),
+    folder: str(row, 'folder'),
+    side,
+    state,
+    createdAt: num(row, 'created_at'),
+    resolvedAt: numOrNull(row, 'resolved_at'),
+    count: num(row, 'item_count'),
+    bytes: num(row, 'bytes'),
+    commitRev: numOrNull(row, 'commit_rev'),
+    successor: strOrNull(row, 'successor'),
+    itemsKey: str(row, 'items_key'),
+  };
+}
+
+/** Columns of `deletion_items` that {@link toDeletionItem} reads. */
+export const ITEM_COLUMNS = 'path, kind, rev, size, sha256';
+
+/** A held item row. */
+export function toDeletionItem(row: Row): DeletionItem {
+  return { path: str(row, 'path'), kind: kind(row), rev: num(row, 'rev'), size: num(row, 'size'), sha256: str(row, 'sha256') };
 }

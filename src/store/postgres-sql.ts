@@ -3,7 +3,7 @@
  * store's (sqlite-statements.ts). Each has a name, so node-postgres prepares it once per
  * connection and reuses the plan.
  */
-import { COMMITTED_ENTRY_COLUMNS, ENTRY_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './postgres-rows.js';
+import { BATCH_COLUMNS, COMMITTED_ENTRY_COLUMNS, ENTRY_COLUMNS, ITEM_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './postgres-rows.js';
 
 /** A statement node-postgres prepares once per connection under `name`. */
 export interface NamedSql {
@@ -37,6 +37,8 @@ export const SQL = {
   deleteUserEntries: sql('delete_user_entries', 'DELETE FROM entries WHERE user_name = $1'),
   deleteUserRev: sql('delete_user_rev', 'DELETE FROM revs WHERE user_name = $1'),
   deleteUserTrash: sql('delete_user_trash', 'DELETE FROM trash WHERE user_name = $1'),
+  deleteUserItems: sql('delete_user_items', 'DELETE FROM deletion_items WHERE user_name = $1'),
+  deleteUserBatches: sql('delete_user_batches', 'DELETE FROM deletion_batches WHERE user_name = $1'),
 
   /** $1 id, $2 user, $3 device, $4 hash, $5 created, $6 last used; no row when no user. */
   insertToken: sql(
@@ -157,5 +159,33 @@ export const SQL = {
     'purge_trash',
     `WITH gone AS (DELETE FROM trash WHERE trashed_at < $1 RETURNING ${TRASH_COLUMNS})
      SELECT ${TRASH_COLUMNS} FROM gone ORDER BY trashed_at, id`,
+  ),
+
+  /** $1 id, $2 user, $3 device, $4 folder, $5 side, $6 created, $7 count, $8 bytes, $9 key; no row when no user. */
+  insertBatch: sql(
+    'insert_batch',
+    `INSERT INTO deletion_batches (id, user_name, device, folder, side, state, created_at, resolved_at, item_count, bytes,
+       commit_rev, successor, items_key)
+     SELECT $1::text, $2::text, $3::text, $4::text, $5::text, 'held', $6::bigint, NULL, $7::bigint, $8::bigint, NULL, NULL, $9::text
+     WHERE ${userExists('$2')}`,
+  ),
+  /** $1 user, $2 batch, $3.. parallel arrays of the items. */
+  insertItems: sql(
+    'insert_items',
+    `INSERT INTO deletion_items (user_name, batch, path, kind, rev, size, sha256)
+     SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])`,
+  ),
+  getBatch: sql('get_batch', `SELECT ${BATCH_COLUMNS} FROM deletion_batches WHERE user_name = $1 AND id = $2`),
+  listBatches: sql('list_batches', `SELECT ${BATCH_COLUMNS} FROM deletion_batches WHERE user_name = $1 ORDER BY created_at, id`),
+  /** $3: at most this many; NULL for all. */
+  listItems: sql(
+    'list_items',
+    `SELECT ${ITEM_COLUMNS} FROM deletion_items WHERE user_name = $1 AND batch = $2 ORDER BY path LIMIT $3`,
+  ),
+  /** $1 state, $2 resolved at, $3 commit rev, $4 successor, $5 user, $6 id; only a held batch changes. */
+  resolveBatch: sql(
+    'resolve_batch',
+    `UPDATE deletion_batches SET state = $1, resolved_at = $2, commit_rev = $3, successor = $4
+     WHERE user_name = $5 AND id = $6 AND state = 'held'`,
   ),
 } as const;

@@ -6,15 +6,16 @@
  */
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { FosError } from '../errors.js';
-import type { Account, Entry, TokenInfo } from '../protocol/types.js';
+import type { Account, DeletionBatch, DeletionItem, Entry, TokenInfo } from '../protocol/types.js';
 import { checkChanges, parentPath, subtreeRange } from './changes.js';
+import { checkDeletionBatch, matchesBatchFilter } from './deletion-batches.js';
 import type { Migration } from './migrations/sqlite.js';
 import { PgUserLocks } from './postgres-lock.js';
 import { importIntoPostgres } from './postgres-import.js';
 import type { ImportCounts, ImportOptions } from './postgres-import.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { PG_UNIQUE_VIOLATION, createPgPool, inTransaction, sqlState, storeError } from './postgres-pool.js';
-import { toAccount, toCommittedEntry, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './postgres-rows.js';
+import { toAccount, toCommittedEntry, toDeletionBatch, toDeletionItem, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './postgres-rows.js';
 import type { Row } from './postgres-rows.js';
 import { SQL } from './postgres-sql.js';
 import type { ExportBatch } from './sqlite-export.js';
@@ -22,6 +23,8 @@ import type { NamedSql } from './postgres-sql.js';
 import { redactUrl } from './redact-url.js';
 import type {
   AccountPatch,
+  BatchFilter,
+  BatchResolution,
   Change,
   CommittedEntry,
   ListOptions,
@@ -121,7 +124,8 @@ export class PostgresStore implements Store {
       // later commit for this user find no user.
       const removed = await client.query(SQL.deleteUser.text, [name]);
       if (removed.rowCount === 0) throw noUser(name);
-      for (const statement of [SQL.deleteUserTokens, SQL.deleteUserEntries, SQL.deleteUserRev, SQL.deleteUserTrash]) {
+      const statements = [SQL.deleteUserTokens, SQL.deleteUserEntries, SQL.deleteUserRev, SQL.deleteUserTrash, SQL.deleteUserItems, SQL.deleteUserBatches];
+      for (const statement of statements) {
         await client.query(statement.text, [name]);
       }
     });
@@ -269,6 +273,56 @@ export class PostgresStore implements Store {
     return (await this.#rows('purge trash', SQL.purgeTrash, [before])).map(toTrashRecord);
   }
 
+  async addDeletionBatch(user: string, batch: DeletionBatch, items: readonly DeletionItem[], replaces: string | null): Promise<void> {
+    checkDeletionBatch(batch, items);
+    const b = batch;
+    await this.#transaction('hold the batch', async (client) => {
+      if (replaces !== null) {
+        const replaced = await client.query(SQL.resolveBatch.text, ['superseded', b.createdAt, null, b.id, user, replaces]);
+        if (replaced.rowCount === 0) throw new FosError('FOS_ERR_STORE_CONFLICT', `batch ${replaces} is no longer held`);
+      }
+      let inserted;
+      try {
+        inserted = await client.query(SQL.insertBatch.text, [b.id, user, b.device, b.folder, b.side, b.createdAt, b.count, b.bytes, b.itemsKey]);
+      } catch (err) {
+        // The partial unique index: another batch of this device, folder and side is pending.
+        if (sqlState(err) === PG_UNIQUE_VIOLATION && constraintOf(err) === 'deletion_batches_pending') {
+          throw new FosError('FOS_ERR_STORE_CONFLICT', `${b.device} already has a pending batch for ${JSON.stringify(b.folder)} (${b.side})`, { cause: err });
+        }
+        throw err;
+      }
+      if (inserted.rowCount === 0) throw noUser(user);
+      await client.query(SQL.insertItems.text, [
+        user,
+        b.id,
+        items.map((i) => i.path),
+        items.map((i) => i.kind),
+        items.map((i) => i.rev),
+        items.map((i) => i.size),
+        items.map((i) => i.sha256),
+      ]);
+    });
+  }
+
+  async getDeletionBatch(user: string, id: string): Promise<DeletionBatch | null> {
+    const row = await this.#one('read the batch', SQL.getBatch, [user, id]);
+    return row === undefined ? null : toDeletionBatch(row);
+  }
+
+  async listDeletionBatches(user: string, filter: BatchFilter): Promise<DeletionBatch[]> {
+    return (await this.#rows('list batches', SQL.listBatches, [user])).map(toDeletionBatch).filter((b) => matchesBatchFilter(b, filter));
+  }
+
+  async listDeletionItems(user: string, id: string, limit?: number): Promise<DeletionItem[]> {
+    return (await this.#rows('list held items', SQL.listItems, [user, id, limit ?? null])).map(toDeletionItem);
+  }
+
+  async resolveDeletionBatch(user: string, id: string, resolution: BatchResolution): Promise<boolean> {
+    const r = resolution;
+    const result = await this.#exec('resolve the batch', SQL.resolveBatch, [r.state, r.resolvedAt, r.commitRev ?? null, null, user, id]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
   /**
    * Copies exported rows in (`fos migrate`), in one transaction that locks the tables.
    * @throws FosError `FOS_ERR_STORE_HELD` when the store holds data and `force` is not set,
@@ -326,6 +380,15 @@ export class PostgresStore implements Store {
 
 function noUser(name: string): FosError {
   return new FosError('FOS_ERR_STORE_NO_USER', `no user ${JSON.stringify(name)}`);
+}
+
+/** The constraint a driver error names, or undefined. */
+function constraintOf(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'constraint' in err) {
+    const name = (err as { constraint: unknown }).constraint;
+    return typeof name === 'string' ? name : undefined;
+  }
+  return undefined;
 }
 
 function counter(row: Row, column: string): number {

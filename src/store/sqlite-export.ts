@@ -5,10 +5,23 @@
  */
 import Database from 'better-sqlite3';
 import { FosError } from '../errors.js';
-import type { Entry } from '../protocol/types.js';
+import type { DeletionBatch, DeletionItem, Entry } from '../protocol/types.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import { ENTRY_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS, toEntry, toTokenRecord, toTrashRecord, toUserRecord } from './sqlite-rows.js';
-import type { EntryRow, TokenRow, TrashRow, UserRow } from './sqlite-rows.js';
+import {
+  BATCH_COLUMNS,
+  ENTRY_COLUMNS,
+  ITEM_COLUMNS,
+  TOKEN_COLUMNS,
+  TRASH_COLUMNS,
+  USER_COLUMNS,
+  toDeletionBatch,
+  toDeletionItem,
+  toEntry,
+  toTokenRecord,
+  toTrashRecord,
+  toUserRecord,
+} from './sqlite-rows.js';
+import type { BatchRow, EntryRow, ItemRow, TokenRow, TrashRow, UserRow } from './sqlite-rows.js';
 import type { TokenRecord, TrashRecord, UserRecord } from './types.js';
 
 /** An entry as stored: its owner and commit time besides what the change feed shows. */
@@ -25,16 +38,29 @@ export interface RevRecord {
   readonly files: number;
 }
 
-/** Rows of one table; tables come in this order: users, tokens, revs, entries, trash. */
+/** A held deletion batch as stored: its owner besides the batch. */
+export interface BatchRecord extends DeletionBatch {
+  readonly user: string;
+}
+
+/** A held item as stored: its owner and batch besides the item. */
+export interface ItemRecord extends DeletionItem {
+  readonly user: string;
+  readonly batch: string;
+}
+
+/** Rows of one table; tables come in {@link EXPORT_TABLES} order. */
 export type ExportBatch =
   | { readonly table: 'users'; readonly rows: readonly UserRecord[] }
   | { readonly table: 'tokens'; readonly rows: readonly TokenRecord[] }
   | { readonly table: 'revs'; readonly rows: readonly RevRecord[] }
   | { readonly table: 'entries'; readonly rows: readonly EntryRecord[] }
-  | { readonly table: 'trash'; readonly rows: readonly TrashRecord[] };
+  | { readonly table: 'trash'; readonly rows: readonly TrashRecord[] }
+  | { readonly table: 'deletionBatches'; readonly rows: readonly BatchRecord[] }
+  | { readonly table: 'deletionItems'; readonly rows: readonly ItemRecord[] };
 
 /** Table names in copy order. */
-export const EXPORT_TABLES = ['users', 'tokens', 'revs', 'entries', 'trash'] as const;
+export const EXPORT_TABLES = ['users', 'tokens', 'revs', 'entries', 'trash', 'deletionBatches', 'deletionItems'] as const;
 
 /** One of {@link EXPORT_TABLES}. */
 export type ExportTable = (typeof EXPORT_TABLES)[number];
@@ -44,6 +70,15 @@ interface RevRow {
   readonly rev: number;
   readonly bytes: number;
   readonly files: number;
+}
+
+interface StoredBatchRow extends BatchRow {
+  readonly user: string;
+}
+
+interface StoredItemRow extends ItemRow {
+  readonly user: string;
+  readonly batch: string;
 }
 
 interface StoredEntryRow extends EntryRow {
@@ -108,6 +143,13 @@ export class SqliteExport {
     }
     for (const rows of this.#read<TrashRow>(`SELECT ${TRASH_COLUMNS} FROM trash ORDER BY id`, batchRows)) {
       yield { table: 'trash', rows: rows.map(toTrashRecord) };
+    }
+    for (const rows of this.#read<StoredBatchRow>(`SELECT user, ${BATCH_COLUMNS} FROM deletion_batches ORDER BY id`, batchRows)) {
+      yield { table: 'deletionBatches', rows: rows.map((row) => ({ ...toDeletionBatch(row), user: row.user })) };
+    }
+    const itemSql = `SELECT user, batch, ${ITEM_COLUMNS} FROM deletion_items ORDER BY batch, path`;
+    for (const rows of this.#read<StoredItemRow>(itemSql, batchRows)) {
+      yield { table: 'deletionItems', rows: rows.map((row) => ({ ...toDeletionItem(row), user: row.user, batch: row.batch })) };
     }
   }
 

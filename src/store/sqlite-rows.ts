@@ -4,7 +4,8 @@
  * (the entry kind) is checked when read.
  */
 import { FosError } from '../errors.js';
-import type { Account, Entry, TokenInfo } from '../protocol/types.js';
+import type { Account, BatchState, DeletionBatch, DeletionItem, DeletionSide, Entry, TokenInfo } from '../protocol/types.js';
+import { BATCH_STATES, DELETION_SIDES } from '../protocol/types.js';
 import type { CommittedEntry, TokenRecord, TrashRecord, UserRecord } from './types.js';
 
 /** A row of `users`. */
@@ -56,12 +57,39 @@ export interface TrashRow {
   readonly stored_as: string;
 }
 
+/** A row of `deletion_batches` (without the user). */
+export interface BatchRow {
+  readonly id: string;
+  readonly device: string;
+  readonly folder: string;
+  readonly side: string;
+  readonly state: string;
+  readonly created_at: number;
+  readonly resolved_at: number | null;
+  readonly item_count: number;
+  readonly bytes: number;
+  readonly commit_rev: number | null;
+  readonly successor: string | null;
+  readonly items_key: string;
+}
+
+/** A row of `deletion_items` (without user and batch). */
+export interface ItemRow {
+  readonly path: string;
+  readonly kind: string;
+  readonly rev: number;
+  readonly size: number;
+  readonly sha256: string;
+}
+
 /** Column lists matching the row shapes above. */
 export const USER_COLUMNS = 'name, password_hash, created_at, quota_bytes, quota_files';
 export const TOKEN_COLUMNS = 'id, user, device, token_hash, created_at, last_used_at';
 export const ENTRY_COLUMNS = 'path, kind, size, mtime_ms, sha256, rev, deleted';
 export const COMMITTED_ENTRY_COLUMNS = `${ENTRY_COLUMNS}, committed_at`;
 export const TRASH_COLUMNS = 'id, user, path, size, mtime_ms, sha256, rev, valid_from, trashed_at, stored_as';
+export const BATCH_COLUMNS = 'id, device, folder, side, state, created_at, resolved_at, item_count, bytes, commit_rev, successor, items_key';
+export const ITEM_COLUMNS = 'path, kind, rev, size, sha256';
 
 /** A users row as an Account (no hash). */
 export function toAccount(row: UserRow): Account {
@@ -124,4 +152,41 @@ export function toTrashRecord(row: TrashRow): TrashRecord {
     trashedAt: row.trashed_at,
     storedAs: row.stored_as,
   };
+}
+
+/**
+ * A deletion_batches row as a DeletionBatch.
+ * @throws FosError `FOS_ERR_STORE_CORRUPT` for a side or state the schema does not allow.
+ */
+export function toDeletionBatch(row: BatchRow): DeletionBatch {
+  const side = DELETION_SIDES.find((s): s is DeletionSide => s === row.side);
+  const state = BATCH_STATES.find((s): s is BatchState => s === row.state);
+  if (side === undefined || state === undefined) {
+    throw new FosError('FOS_ERR_STORE_CORRUPT', `batch ${JSON.stringify(row.id)} has side ${row.side} and state ${row.state}`);
+  }
+  return {
+    id: row.id,
+    device: row.device,
+    folder: row.folder,
+    side,
+    state,
+    createdAt: row.created_at,
+    resolvedAt: row.resolved_at,
+    count: row.item_count,
+    bytes: row.bytes,
+    commitRev: row.commit_rev,
+    successor: row.successor,
+    itemsKey: row.items_key,
+  };
+}
+
+/**
+ * A deletion_items row as a DeletionItem.
+ * @throws FosError `FOS_ERR_STORE_CORRUPT` for an unknown kind.
+ */
+export function toDeletionItem(row: ItemRow): DeletionItem {
+  if (row.kind !== 'file' && row.kind !== 'dir') {
+    throw new FosError('FOS_ERR_STORE_CORRUPT', `held item ${JSON.stringify(row.path)} has unknown kind ${row.kind}`);
+  }
+  return { path: row.path, kind: row.kind, rev: row.rev, size: row.size, sha256: row.sha256 };
 }

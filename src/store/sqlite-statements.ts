@@ -4,8 +4,8 @@
  * thousands of times a minute.
  */
 import type Database from 'better-sqlite3';
-import { COMMITTED_ENTRY_COLUMNS, ENTRY_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './sqlite-rows.js';
-import type { CommittedEntryRow, EntryRow, TokenRow, TrashRow, UserRow } from './sqlite-rows.js';
+import { BATCH_COLUMNS, COMMITTED_ENTRY_COLUMNS, ENTRY_COLUMNS, ITEM_COLUMNS, TOKEN_COLUMNS, TRASH_COLUMNS, USER_COLUMNS } from './sqlite-rows.js';
+import type { BatchRow, CommittedEntryRow, EntryRow, ItemRow, TokenRow, TrashRow, UserRow } from './sqlite-rows.js';
 
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 type Nullable = number | null;
@@ -24,6 +24,8 @@ export class SqliteStatements {
   readonly deleteUserEntries: Statement<[string]>;
   readonly deleteUserRev: Statement<[string]>;
   readonly deleteUserTrash: Statement<[string]>;
+  readonly deleteUserBatches: Statement<[string]>;
+  readonly deleteUserItems: Statement<[string]>;
 
   readonly insertToken: Statement<[string, string, string, string, number, Nullable]>;
   readonly findToken: Statement<[string], TokenRow>;
@@ -51,6 +53,13 @@ export class SqliteStatements {
   readonly listTrashBefore: Statement<[number], TrashRow>;
   readonly deleteTrashBefore: Statement<[number]>;
 
+  readonly insertBatch: Statement<[string, string, string, string, string, number, number, number, string]>;
+  readonly insertItem: Statement<[string, string, string, string, number, number, string]>;
+  readonly getBatch: Statement<[string, string], BatchRow>;
+  readonly listBatches: Statement<[string], BatchRow>;
+  readonly listItems: Statement<[string, string, number], ItemRow>;
+  readonly resolveBatch: Statement<[string, number, Nullable, string | null, string, string]>;
+
   constructor(db: Database.Database) {
     this.insertUser = db.prepare(
       'INSERT INTO users (name, password_hash, created_at, quota_bytes, quota_files) VALUES (?, ?, ?, NULL, NULL)',
@@ -66,6 +75,8 @@ export class SqliteStatements {
     this.deleteUserEntries = db.prepare('DELETE FROM entries WHERE user = ?');
     this.deleteUserRev = db.prepare('DELETE FROM revs WHERE user = ?');
     this.deleteUserTrash = db.prepare('DELETE FROM trash WHERE user = ?');
+    this.deleteUserBatches = db.prepare('DELETE FROM deletion_batches WHERE user = ?');
+    this.deleteUserItems = db.prepare('DELETE FROM deletion_items WHERE user = ?');
 
     this.insertToken = db.prepare(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
     this.findToken = db.prepare(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?`);
@@ -125,5 +136,21 @@ export class SqliteStatements {
     );
     this.listTrashBefore = db.prepare(`SELECT ${TRASH_COLUMNS} FROM trash WHERE trashed_at < ? ORDER BY trashed_at, id`);
     this.deleteTrashBefore = db.prepare('DELETE FROM trash WHERE trashed_at < ?');
+
+    this.insertBatch = db.prepare(
+      `INSERT INTO deletion_batches (id, user, device, folder, side, state, created_at, resolved_at, item_count, bytes,
+         commit_rev, successor, items_key)
+       VALUES (?, ?, ?, ?, ?, 'held', ?, NULL, ?, ?, NULL, NULL, ?)`,
+    );
+    this.insertItem = db.prepare('INSERT INTO deletion_items (user, batch, path, kind, rev, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.getBatch = db.prepare(`SELECT ${BATCH_COLUMNS} FROM deletion_batches WHERE user = ? AND id = ?`);
+    this.listBatches = db.prepare(`SELECT ${BATCH_COLUMNS} FROM deletion_batches WHERE user = ? ORDER BY created_at, id`);
+    // -1 means no limit in SQLite.
+    this.listItems = db.prepare(`SELECT ${ITEM_COLUMNS} FROM deletion_items WHERE user = ? AND batch = ? ORDER BY path LIMIT ?`);
+    // state, resolved at, commit rev, successor; user, id
+    this.resolveBatch = db.prepare(
+      `UPDATE deletion_batches SET state = ?, resolved_at = ?, commit_rev = ?, successor = ?
+       WHERE user = ? AND id = ? AND state = 'held'`,
+    );
   }
 }

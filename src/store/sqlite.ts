@@ -7,14 +7,17 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { FosError, errnoCode } from '../errors.js';
-import type { Account, Entry, TokenInfo } from '../protocol/types.js';
+import type { Account, DeletionBatch, DeletionItem, Entry, TokenInfo } from '../protocol/types.js';
 import { checkChanges, parentPath, subtreeRange } from './changes.js';
+import { checkDeletionBatch, matchesBatchFilter } from './deletion-batches.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import type { Migration } from './migrations/sqlite.js';
 import { SqliteStatements } from './sqlite-statements.js';
-import { toAccount, toCommittedEntry, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './sqlite-rows.js';
+import { toAccount, toCommittedEntry, toDeletionBatch, toDeletionItem, toEntry, toTokenInfo, toTokenRecord, toTrashRecord, toUserRecord } from './sqlite-rows.js';
 import type {
   AccountPatch,
+  BatchFilter,
+  BatchResolution,
   Change,
   CommittedEntry,
   ListOptions,
@@ -149,7 +152,8 @@ export class SqliteStore implements Store {
       this.#db.transaction(() => {
         this.#requireUser(name);
         const q = this.#q;
-        for (const statement of [q.deleteUserTokens, q.deleteUserEntries, q.deleteUserRev, q.deleteUserTrash, q.deleteUser]) {
+        const statements = [q.deleteUserTokens, q.deleteUserEntries, q.deleteUserRev, q.deleteUserTrash, q.deleteUserItems, q.deleteUserBatches, q.deleteUser];
+        for (const statement of statements) {
           statement.run(name);
         }
       })();
@@ -304,6 +308,54 @@ export class SqliteStore implements Store {
         return rows.map(toTrashRecord);
       })(),
     );
+  }
+
+  async addDeletionBatch(user: string, batch: DeletionBatch, items: readonly DeletionItem[], replaces: string | null): Promise<void> {
+    checkDeletionBatch(batch, items);
+    this.#sync('hold the batch', () => {
+      this.#db
+        .transaction(() => {
+          this.#requireUser(user);
+          const q = this.#q;
+          if (replaces !== null && q.resolveBatch.run('superseded', batch.createdAt, null, batch.id, user, replaces).changes === 0) {
+            throw new FosError('FOS_ERR_STORE_CONFLICT', `batch ${replaces} is no longer held`);
+          }
+          const b = batch;
+          try {
+            q.insertBatch.run(b.id, user, b.device, b.folder, b.side, b.createdAt, b.count, b.bytes, b.itemsKey);
+          } catch (err) {
+            // The partial unique index: another batch of this device, folder and side is pending.
+            if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {
+              throw new FosError('FOS_ERR_STORE_CONFLICT', `${b.device} already has a pending batch for ${JSON.stringify(b.folder)} (${b.side})`, { cause: err });
+            }
+            throw err;
+          }
+          for (const item of items) q.insertItem.run(user, b.id, item.path, item.kind, item.rev, item.size, item.sha256);
+        })
+        .immediate();
+    });
+  }
+
+  async getDeletionBatch(user: string, id: string): Promise<DeletionBatch | null> {
+    return this.#sync('read the batch', () => {
+      const row = this.#q.getBatch.get(user, id);
+      return row === undefined ? null : toDeletionBatch(row);
+    });
+  }
+
+  async listDeletionBatches(user: string, filter: BatchFilter): Promise<DeletionBatch[]> {
+    return this.#sync('list batches', () => this.#q.listBatches.all(user).map(toDeletionBatch).filter((b) => matchesBatchFilter(b, filter)));
+  }
+
+  async listDeletionItems(user: string, id: string, limit?: number): Promise<DeletionItem[]> {
+    return this.#sync('list held items', () => this.#q.listItems.all(user, id, limit ?? -1).map(toDeletionItem));
+  }
+
+  async resolveDeletionBatch(user: string, id: string, resolution: BatchResolution): Promise<boolean> {
+    return this.#sync('resolve the batch', () => {
+      const r = resolution;
+      return this.#q.resolveBatch.run(r.state, r.resolvedAt, r.commitRev ?? null, null, user, id).changes > 0;
+    });
   }
 
   async close(): Promise<void> {

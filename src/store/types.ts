@@ -4,7 +4,7 @@
  * implements the same interface for several server nodes. The protocol code only ever
  * sees this interface.
  */
-import type { Account, Entry, EntryKind, TokenInfo } from '../protocol/types.js';
+import type { Account, BatchState, DeletionBatch, DeletionItem, DeletionSide, Entry, EntryKind, TokenInfo } from '../protocol/types.js';
 
 /** An account with its bcrypt hash: only the server's auth code reads the hash. */
 export interface UserRecord extends Account {
@@ -69,6 +69,24 @@ export interface AccountPatch {
   readonly passwordHash?: string;
   readonly quotaBytes?: number | null;
   readonly quotaFiles?: number | null;
+}
+
+/** Which held batches `listDeletionBatches` returns; every given field must match. */
+export interface BatchFilter {
+  /** Any of these states (all states when absent). */
+  readonly states?: readonly BatchState[];
+  readonly device?: string;
+  /** This folder exactly. */
+  readonly folder?: string;
+  readonly side?: DeletionSide;
+}
+
+/** How a held batch is decided. */
+export interface BatchResolution {
+  readonly state: Exclude<BatchState, 'held'>;
+  readonly resolvedAt: number;
+  /** Approved `remote` batches: the revision of the commit that deleted the items. */
+  readonly commitRev?: number | null;
 }
 
 /**
@@ -150,6 +168,27 @@ export interface Store {
    * first, so their files can go.
    */
   purgeTrash(before: number): Promise<TrashRecord[]>;
+
+  /**
+   * Records a held batch with its items (each path once). With `replaces`, the pending batch
+   * of that id becomes `superseded` with this batch as its successor, in the same
+   * transaction. At most one batch per (user, device, folder, side) is `held` at a time.
+   * @throws FosError `FOS_ERR_STORE_NO_USER`; `FOS_ERR_STORE_CONFLICT` when `replaces` is
+   * no longer held, or another batch of the same device, folder and side is;
+   * `FOS_ERR_STORE_WRITE` for a duplicate id or path.
+   */
+  addDeletionBatch(user: string, batch: DeletionBatch, items: readonly DeletionItem[], replaces: string | null): Promise<void>;
+  /** A batch of the user by id, or null. */
+  getDeletionBatch(user: string, id: string): Promise<DeletionBatch | null>;
+  /** The user's batches that match `filter`, oldest first (then by id). */
+  listDeletionBatches(user: string, filter: BatchFilter): Promise<DeletionBatch[]>;
+  /** A batch's items ordered by path in UTF-8 byte order; the first `limit` when given. */
+  listDeletionItems(user: string, id: string, limit?: number): Promise<DeletionItem[]>;
+  /**
+   * Moves a `held` batch to its decided state. Returns false (and changes nothing) when the
+   * batch does not exist or is no longer `held`, so two deciders cannot both win.
+   */
+  resolveDeletionBatch(user: string, id: string, resolution: BatchResolution): Promise<boolean>;
 
   /** Idempotent. */
   close(): Promise<void>;

@@ -2,7 +2,7 @@
  * Types of the sync engine's I/O shell: the manifest seam the executor writes through,
  * what a transfer reports while it runs, and what a plan's execution and a pass add up to.
  */
-import type { EntryKind } from '../protocol/types.js';
+import type { DeletionSide, EntryKind } from '../protocol/types.js';
 import type { BaseState, GuardKind, Op, OpCounts, Problem } from './types.js';
 
 /**
@@ -127,9 +127,26 @@ export interface GuardReport {
   readonly kind: GuardKind;
   readonly deletions: number;
   readonly total: number;
+  /** Bytes of the files the guard counted (0 for the root guards). */
+  readonly bytes: number;
   readonly blocked: boolean;
   /** A sentence for people: what happened and what to do. */
   readonly message: string;
+}
+
+/**
+ * Deletions a blocked mass-delete guard held back on one side, as a batch on the server
+ * that a person approves or rejects (issue 11: `fos deletions`).
+ */
+export interface HeldReport {
+  /** `remote`: files this device lost, kept on the server; `local`: files the server lost, kept here. */
+  readonly side: DeletionSide;
+  /** The batch on the server; null when it could not be recorded (`error`) or in a dry run. */
+  readonly batchId: string | null;
+  readonly count: number;
+  readonly bytes: number;
+  /** Why the batch could not be recorded (the deletions stay held all the same), or null. */
+  readonly error: string | null;
 }
 
 /** The outcome of `runPass`. */
@@ -151,6 +168,8 @@ export interface PassReport {
   readonly guard: GuardReport | null;
   /** The limit that stopped the pass before it changed anything, or null. */
   readonly limit: LimitStop | null;
+  /** Deletions held back as batches on the server, per side (empty when none are pending). */
+  readonly held: readonly HeldReport[];
   /** What reconcile refused to decide, within `scope` (every round of the pass). */
   readonly problems: readonly Problem[];
   /**

@@ -14,6 +14,7 @@ const NOTHING: PathFacts = {
   problems: [],
   guard: null,
   heldByGuard: [],
+  heldBatch: null,
   next: [],
   localExists: false,
   base: null,
@@ -32,14 +33,15 @@ describe('explainPath', () => {
       error: ERROR,
       unreachable: 'connection refused',
       problems: [{ code: 'conflictCap', path: 'a.txt', copies: 10 }],
-      guard: { kind: 'massDelete', deletions: 3, total: 4, blocked: true, message: 'm' },
+      guard: { kind: 'massDelete', deletions: 3, total: 4, bytes: 3, blocked: true, message: 'm' },
       heldByGuard: [{ kind: 'deleteRemote', path: 'a.txt', rule: 'localDeleted' }],
+      heldBatch: { id: 'B7X2K9QM', side: 'remote' },
       settleAt: 5,
       next: [UPLOAD],
       localExists: true,
       base: BASE,
     };
-    const order = ['ignored', 'unreadable', 'error', 'offline', 'conflictCap', 'guard', 'pending', 'planned', 'inSync'];
+    const order = ['ignored', 'unreadable', 'error', 'offline', 'conflictCap', 'heldDeletion', 'guard', 'pending', 'planned', 'inSync'];
     let facts: PathFacts = all;
     for (const rule of order) {
       const decision = explainPath(facts);
@@ -60,6 +62,9 @@ describe('explainPath', () => {
         case 'conflictCap':
           facts = { ...facts, problems: [] };
           break;
+        case 'heldDeletion':
+          facts = { ...facts, heldBatch: null };
+          break;
         case 'guard':
           facts = { ...facts, guard: null };
           break;
@@ -77,7 +82,7 @@ describe('explainPath', () => {
   });
 
   it('lets a guard decide only a path it holds back, unless the whole folder is missing', () => {
-    const guard = { kind: 'massDelete', deletions: 3, total: 4, blocked: true, message: 'm' } as const;
+    const guard = { kind: 'massDelete', deletions: 3, total: 4, bytes: 3, blocked: true, message: 'm' } as const;
     expect(explainPath({ ...NOTHING, guard, localExists: true, base: BASE }).rule).toBe('inSync');
     expect(explainPath({ ...NOTHING, guard: { ...guard, kind: 'rootMissing' } }).rule).toBe('guard');
     // A missing folder is known without the server; a held deletion is not.

@@ -36,6 +36,8 @@ export interface PathFacts {
   readonly guard: GuardReport | null;
   /** Operations on the path the guard holds back (what `--force` would add). */
   readonly heldByGuard: readonly PlannedOp[];
+  /** The pending held batch the path's deletion waits in, or null. */
+  readonly heldBatch: { readonly id: string; readonly side: 'local' | 'remote' } | null;
   /** The next pass's operations on the path. */
   readonly next: readonly PlannedOp[];
   readonly localExists: boolean;
@@ -62,6 +64,7 @@ export type Decision =
   | { readonly rule: 'conflictCap'; readonly copies: number; readonly max: number }
   | { readonly rule: 'offline'; readonly error: string }
   | { readonly rule: 'guard'; readonly guard: GuardKind; readonly message: string; readonly held: readonly PlannedOp[] }
+  | { readonly rule: 'heldDeletion'; readonly batchId: string; readonly side: 'local' | 'remote' }
   | { readonly rule: 'pending'; readonly reason: SkipReason; readonly settleAt: number | null }
   | { readonly rule: 'conflict'; readonly because: string; readonly copyPath: string }
   | { readonly rule: 'planned'; readonly ops: readonly PlannedOp[] }
@@ -105,6 +108,12 @@ const rootGuard: RuleCheck = (f) => {
 
 const offline: RuleCheck = (f) => (f.unreachable === null ? null : { rule: 'offline', error: f.unreachable });
 
+/**
+ * A deletion waiting in a held batch for a person's decision (issue 11), whether or not
+ * this plan would trip the guard again: a held batch never goes ahead on its own.
+ */
+const heldDeletion: RuleCheck = (f) => (f.heldBatch === null ? null : { rule: 'heldDeletion', batchId: f.heldBatch.id, side: f.heldBatch.side });
+
 /** A guard on deletions decides only the paths whose operations it holds back. */
 const deletionGuard: RuleCheck = (f) => {
   const g = f.guard;
@@ -133,7 +142,7 @@ const settled: RuleCheck = (f) => {
 };
 
 /** The rules in the order they are weighed: the first that applies decides. */
-export const RULES: readonly RuleCheck[] = [ignored, unreadable, failed, rootGuard, offline, problem, deletionGuard, pending, conflict, planned, settled];
+export const RULES: readonly RuleCheck[] = [ignored, unreadable, failed, rootGuard, offline, problem, heldDeletion, deletionGuard, pending, conflict, planned, settled];
 
 /** The decision for a path: the first rule that applies, else `unknown` (nothing anywhere). */
 export function explainPath(facts: PathFacts): Decision {
@@ -223,6 +232,8 @@ export function describeDecision(d: Decision): string {
       return `server not reachable (${d.error}): what the next pass does with it is decided once the server answers`;
     case 'guard':
       return `stopped by the ${d.guard} guard: ${d.message}`;
+    case 'heldDeletion':
+      return `deletion held in batch ${d.batchId}: ${d.side === 'remote' ? 'deleted here, kept on the server' : 'deleted on the server, kept here'} until a person decides; \`fos deletions approve ${d.batchId}\` deletes it, \`fos deletions reject ${d.batchId}\` brings it back`;
     case 'pending':
       return d.settleAt === null
         ? `pending: ${SKIP_TEXT[d.reason]}; the next pass tries again`

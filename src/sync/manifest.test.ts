@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FosError } from '../errors.js';
-import { Manifest, manifestFile } from './manifest.js';
+import { Manifest, manifestFile, readHeldRecords } from './manifest.js';
 import type { FlushTimer } from './manifest.js';
 import type { BaseState } from './types.js';
 
@@ -54,6 +54,26 @@ afterEach(async () => {
 });
 
 describe('manifest', () => {
+  it('remembers pending held batches across a reopen and says which batch a path is in (issue 11)', async () => {
+    const m = await Manifest.open({ stateDir: dir, pairId: 'held-1' });
+    const record = { side: 'remote', id: 'k3f9q2xm', itemsKey: 'k', count: 2, bytes: 6, paths: ['a.txt', 'b/c.txt'] } as const;
+    m.setHeld('remote', record);
+    expect(m.heldBatchOf('b/c.txt')).toEqual(record);
+    await m.close();
+    const again = await Manifest.open({ stateDir: dir, pairId: 'held-1' });
+    expect(again.held).toEqual([record]);
+    expect(again.heldBatchOf('a.txt')?.id).toBe('k3f9q2xm');
+    expect(again.heldBatchOf('other.txt')).toBeNull();
+    expect(await readHeldRecords(dir, 'held-1')).toEqual([record]);
+    again.setHeld('remote', null);
+    expect(again.heldBatchOf('a.txt')).toBeNull();
+    await again.close();
+    expect(await readHeldRecords(dir, 'held-1')).toEqual([]);
+    expect(await readHeldRecords(dir, 'missing')).toEqual([]);
+    // Without anything held, the file has no `held` field, as before held deletions.
+    expect(JSON.parse(await readFile(manifestFile(dir, 'held-1'), 'utf8'))).not.toHaveProperty('held');
+  });
+
   it('starts empty and batches writes: many changes, one timer, one write', async () => {
     const t = fakeTimer();
     const m = await Manifest.open({ stateDir: dir, pairId: 'photos-1', timer: t.timer });

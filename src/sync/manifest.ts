@@ -16,6 +16,8 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { z } from 'zod';
 import { errnoCode, FosError } from '../errors.js';
+import type { DeletionSide } from '../protocol/types.js';
+import { DELETION_SIDES } from '../protocol/types.js';
 import { isAtOrUnder } from './path-tree.js';
 import type { BaseState } from './types.js';
 
@@ -30,6 +32,23 @@ export interface RootIdentity {
   readonly folderId: string;
 }
 
+/**
+ * A batch of deletions this pair's guard held on the server and that is still pending as
+ * far as the pair knows (issue 11). Remembered so that passes while it waits neither send
+ * the same set again nor make a new batch.
+ */
+export interface HeldRecord {
+  readonly side: DeletionSide;
+  /** The server's batch id. */
+  readonly id: string;
+  /** The fingerprint of the held set (`deletionSetKey`). */
+  readonly itemsKey: string;
+  readonly count: number;
+  readonly bytes: number;
+  /** The held sync paths (relative to the pair). */
+  readonly paths: readonly string[];
+}
+
 /** The file's content. */
 export interface ManifestData {
   readonly version: typeof MANIFEST_VERSION;
@@ -38,6 +57,8 @@ export interface ManifestData {
   readonly cursor: number;
   readonly root: RootIdentity | null;
   readonly entries: Readonly<Record<string, BaseState>>;
+  /** Pending held batches, at most one per side; absent when there are none. */
+  readonly held?: readonly HeldRecord[];
 }
 
 const baseStateSchema = z.strictObject({
@@ -54,6 +75,18 @@ const manifestSchema = z.strictObject({
   cursor: z.number().int().nonnegative(),
   root: z.strictObject({ dev: z.number(), ino: z.number(), folderId: z.string() }).nullable(),
   entries: z.record(z.string(), baseStateSchema),
+  held: z
+    .array(
+      z.strictObject({
+        side: z.enum(DELETION_SIDES),
+        id: z.string(),
+        itemsKey: z.string(),
+        count: z.number().int().nonnegative(),
+        bytes: z.number().int().nonnegative(),
+        paths: z.array(z.string()),
+      }),
+    )
+    .optional(),
 });
 
 /** Schedules a callback; returns its cancel function. Injected so tests control time. */
@@ -101,6 +134,20 @@ export function manifestFile(stateDir: string, pairId: string): string {
   return join(stateDir, `${pairId}.manifest.json`);
 }
 
+/**
+ * The pending held batches a pair's manifest file names, read without opening it for
+ * writing (`fos status` while no agent runs); [] when the file is missing or unreadable.
+ */
+export async function readHeldRecords(stateDir: string, pairId: string): Promise<readonly HeldRecord[]> {
+  try {
+    return (await readManifest(manifestFile(stateDir, pairId))).held ?? [];
+  } catch {
+    // Missing, torn or not ours: the agent moves a bad manifest aside when it next starts;
+    // until then there is nothing held to show.
+    return [];
+  }
+}
+
 /** A pair's manifest, loaded in memory, written in batches. */
 export class Manifest {
   /** The file on disk. */
@@ -113,6 +160,8 @@ export class Manifest {
   readonly #timer: FlushTimer;
   readonly #onError: (err: FosError) => void;
   #serverId: string | undefined;
+  #held: HeldRecord[];
+  #heldByPath: Map<string, HeldRecord> | null = null;
   #cursor: number;
   #root: RootIdentity | null;
   #dirty = false;
@@ -125,6 +174,7 @@ export class Manifest {
     this.#db = db;
     this.#entries = new Map(Object.entries(data.entries));
     this.#serverId = data.serverId;
+    this.#held = [...(data.held ?? [])];
     this.#cursor = data.cursor;
     this.#root = data.root;
     this.#intervalMs = options.flushIntervalMs ?? 1000;
@@ -226,6 +276,28 @@ export class Manifest {
     this.#touch();
   }
 
+  /** The pending held batches this pair knows of, at most one per side. */
+  get held(): readonly HeldRecord[] {
+    return this.#held;
+  }
+
+  /** Remembers the pending batch of a side, or forgets it (null). */
+  setHeld(side: DeletionSide, record: HeldRecord | null): void {
+    const others = this.#held.filter((h) => h.side !== side);
+    this.#held = record === null ? others : [...others, record];
+    this.#heldByPath = null;
+    this.#touch();
+  }
+
+  /** The pending held batch a sync path belongs to, or null (`fos status --why`). */
+  heldBatchOf(path: string): HeldRecord | null {
+    if (this.#heldByPath === null) {
+      this.#heldByPath = new Map();
+      for (const record of this.#held) for (const p of record.paths) this.#heldByPath.set(p, record);
+    }
+    return this.#heldByPath.get(path) ?? null;
+  }
+
   /** True when changes wait for a flush. */
   get isDirty(): boolean {
     return this.#dirty;
@@ -264,7 +336,13 @@ export class Manifest {
   }
 
   #snapshot(): ManifestData {
-    const base: ManifestData = { version: MANIFEST_VERSION, cursor: this.#cursor, root: this.#root, entries: Object.fromEntries(this.#entries) };
+    const base: ManifestData = {
+      version: MANIFEST_VERSION,
+      cursor: this.#cursor,
+      root: this.#root,
+      entries: Object.fromEntries(this.#entries),
+      ...(this.#held.length === 0 ? {} : { held: this.#held }),
+    };
     return this.#serverId === undefined ? base : { ...base, serverId: this.#serverId };
   }
 }
@@ -305,6 +383,12 @@ function emptyData(): ManifestData {
 }
 
 function fromParsed(data: z.infer<typeof manifestSchema>): ManifestData {
-  const base: ManifestData = { version: data.version, cursor: data.cursor, root: data.root, entries: data.entries };
+  const base: ManifestData = {
+    version: data.version,
+    cursor: data.cursor,
+    root: data.root,
+    entries: data.entries,
+    ...(data.held === undefined ? {} : { held: data.held }),
+  };
   return data.serverId === undefined ? base : { ...base, serverId: data.serverId };
 }

@@ -6,19 +6,21 @@
  * into a conflict copy within the same pass.
  */
 import type { Clock, FosClient } from '../client/index.js';
-import type { ExecutionReport, GuardReport, LimitStop, PassLimits, PassReport, PlannedOp, SkippedOp } from './engine-types.js';
+import type { ExecutionReport, GuardReport, HeldReport, LimitStop, PassLimits, PassReport, PlannedOp, SkippedOp } from './engine-types.js';
 import { executePlan } from './executor.js';
 import type { ExecutorOptions } from './executor.js';
 import type { FolderPair } from './folder-pair.js';
+import { exemptionOf, fetchApprovals, knownHeld, pendingIn, recordHeld, reviewHeld } from './held-deletions.js';
+import type { Approvals } from './held-deletions.js';
 import { countOps, opPath } from './order.js';
 import { isAtOrUnder } from './path-tree.js';
 import { addTotals, describeOp, overLimit, planTotals } from './plan-totals.js';
-import { RECONCILE_DEFAULTS } from './reconcile.js';
+import { reconcile, RECONCILE_DEFAULTS } from './reconcile.js';
 import { adoptRoot, checkRoot } from './root-identity.js';
 import type { RootCheck } from './root-identity.js';
 import { catchUp, planRound, splitSettling } from './round.js';
 import { minimalScope } from './scope.js';
-import type { BaseState, Op, Plan, Problem, ReconcileOptions } from './types.js';
+import type { BaseState, DeletionOp, Op, Plan, Problem, ReconcileOptions } from './types.js';
 
 /** Options of `runPass`. */
 export interface PassOptions {
@@ -45,7 +47,10 @@ export interface PassOptions {
    */
   readonly scope?: readonly string[];
   readonly concurrency?: number;
-  readonly reconcile?: Pick<ReconcileOptions, 'maxDeleteShare' | 'minGuardDeletions' | 'caseInsensitive' | 'maxConflictCopies'>;
+  readonly reconcile?: Pick<
+    ReconcileOptions,
+    'maxDeleteShare' | 'minGuardDeletions' | 'maxDeleteFiles' | 'maxDeleteBytes' | 'caseInsensitive' | 'maxConflictCopies'
+  >;
   /**
    * Save the remote view and flush the manifest at the end (default true). The agent
    * saves on its own schedule instead: either order of the two files is safe to resume.
@@ -92,6 +97,7 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
   const finish = (parts: Partial<PassReport> & { execution: ExecutionReport }): PassReport => {
     const guard = parts.guard ?? null;
     const limit = parts.limit ?? null;
+    const held = parts.held ?? knownHeld(pair);
     const problems = parts.problems ?? [];
     const execution = parts.execution;
     const retryAt = earliest(pair.errors.nextRetryAt(), parts.retryAt ?? null);
@@ -106,12 +112,14 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
       execution,
       guard,
       limit,
+      held,
       problems,
       scope: parts.scope ?? [],
       cursor: pair.view.cursor,
       inSync:
         guard === null &&
         limit === null &&
+        held.length === 0 &&
         problems.length === 0 &&
         execution.failed.length === 0 &&
         execution.skipped.length === 0 &&
@@ -130,12 +138,19 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
   const planned: PlannedOp[] = [];
   let totals = planTotals([]);
   const executions: ExecutionReport[] = [];
-  let guard: GuardReport | null = null;
+  let guardPlan: Plan | null = null;
   let limit: LimitStop | null = null;
   // Problems of every round: a later round looks at fewer paths and would drop the others.
   const problems = new Map<string, Problem>();
   let looked: readonly string[] | null = null;
-  let scope: string[] = options.scope === undefined ? [''] : [...options.scope];
+  // What the last whole-folder plan held back; null when this pass planned only a part.
+  let heldBack: readonly DeletionOp[] | null = null;
+  let approvals: Approvals | null = null;
+  // While a held batch waits, every pass looks at the whole folder: a decision on it may
+  // commit nothing (an approved local deletion, a rejected remote one), and only a
+  // whole-folder plan can tell that a held set changed or is gone.
+  let scope: string[] = options.scope === undefined || pair.manifest.held.length > 0 ? [''] : [...options.scope];
+  if (!dryRun) await reviewHeld(pair, options.run, options.signal);
   let settleAt: number | null = null;
   const maxRounds = Math.max(1, options.maxRounds ?? 3);
 
@@ -146,7 +161,8 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     if (scope.length === 0) break;
 
     const now = clock.now();
-    const planning = await planRound(pair, scope, { now, reconcile: reconcileOptions, signal: options.signal });
+    const exempt = approvals === null ? {} : { isExempt: exemptionOf(pair, approvals) };
+    const planning = await planRound(pair, scope, { now, reconcile: reconcileOptions, signal: options.signal, isPending: pendingIn(pair.manifest.held), ...exempt });
     const held = planning.skipped.map((s) => s.path);
     for (const skip of planning.skipped) pair.errors.record(skip.path, 'upload', new Error(skip.why), now);
     let plan = planning.plan;
@@ -156,9 +172,19 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
       round -= 1;
       continue;
     }
+    if (approvals === null && plan.guard?.kind === 'massDelete' && plan.held.some((op) => op.kind === 'deleteLocal')) {
+      // Only now is it worth asking which of these deletions a person already approved
+      // (issue 11): approved ones are exempt from the guard, and the rest may then pass.
+      approvals = await fetchApprovals(pair, options.run, options.signal);
+      plan = reconcile({ ...planning.input, isExempt: exemptionOf(pair, approvals) });
+    }
     looked ??= scope;
     for (const problem of plan.problems) problems.set(JSON.stringify(problem), problem);
-    if (plan.guard !== null) guard = guardReport(plan, pair, reconcileOptions.maxDeleteShare ?? 0.5);
+    // A root guard says nothing about the held sets (the folder itself is suspect): the
+    // batches stay as they are.
+    const isRootGuard = plan.guard !== null && plan.guard.kind !== 'massDelete';
+    if (scope.includes('') && !isRootGuard) heldBack = plan.held;
+    if (plan.guard !== null) guardPlan = plan;
 
     if (round === 0 && options.limits !== undefined) {
       // Files still being written count: `fos sync` waits for them and runs them too.
@@ -198,6 +224,13 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     scope = minimalScope([...again, ...copies]);
   }
 
+  // A pass a limit stopped changes nothing, on the server neither.
+  const held =
+    heldBack === null || limit !== null ? knownHeld(pair) : await recordHeld(pair, heldBack, { run: options.run, signal: options.signal, dryRun });
+  if (!dryRun && limit === null) {
+    // A tombstone only matters while the manifest still has the path to delete.
+    pair.view.pruneTombstones((path) => pair.manifest.records.has(path));
+  }
   if (!dryRun && limit === null && options.save !== false) {
     // Either file may be newer after a crash: reconcile records equal content on both
     // sides as agreed, so a lagging manifest or view only costs a re-check.
@@ -210,8 +243,9 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     // The last round's skips count, and files still settling from any round: a later
     // round looks only at the paths it retries, so it never planned those again.
     execution: { ...execution, skipped: pendingSkips(executions) },
-    guard,
+    guard: guardPlan === null ? null : guardReport(guardPlan, pair, reconcileOptions, held),
     limit,
+    held,
     problems: [...problems.values()],
     scope: looked ?? [],
     planned,
@@ -231,22 +265,41 @@ export function rootGuardReport(root: Exclude<RootCheck, { state: 'present' }>, 
   let total = 0;
   for (const state of records.values()) if (state.kind === 'file') total++;
   const kind = root.state === 'missing' ? 'rootMissing' : 'rootReplaced';
-  return { kind, deletions: 0, total, blocked: true, message: `${root.message}; nothing was synced or deleted` };
+  return { kind, deletions: 0, total, bytes: 0, blocked: true, message: `${root.message}; nothing was synced or deleted` };
 }
 
-/** A tripped guard as a report says it: the facts and a sentence on what to do. */
-export function guardReport(plan: Plan, pair: Pick<FolderPair, 'local'>, maxDeleteShare: number): GuardReport {
+/**
+ * A tripped guard as a report says it: the facts and a sentence on what to do. `held`
+ * names the batches a mass delete's deletions are held as, when the pass recorded them.
+ */
+export function guardReport(plan: Plan, pair: Pick<FolderPair, 'local'>, options: ReconcileOptions, held: readonly HeldReport[] = []): GuardReport {
   const guard = plan.guard;
   if (guard === null) throw new TypeError('no guard');
-  const share = Math.round(maxDeleteShare * 100);
-  const what = guard.blocked ? 'nothing was deleted anywhere; check the folder, then run `fos sync --force` to go ahead' : 'forced: the deletions went ahead';
+  const batches = held.filter((h) => h.batchId !== null).map((h) => h.batchId);
+  const where =
+    batches.length > 0
+      ? `they are held as ${batches.length === 1 ? 'batch' : 'batches'} ${batches.join(' and ')} for \`fos deletions approve\` or \`reject\``
+      : 'check the folder, then run `fos sync --force` to go ahead';
+  const what = guard.blocked ? `nothing was deleted anywhere; ${where}` : 'forced: the deletions went ahead';
   const message =
     guard.kind === 'massDelete'
-      ? `the pass would delete ${guard.deletions} of ${guard.total} files in ${pair.local} (more than ${share} %); ${what}`
+      ? `the pass would delete ${guard.deletions} of ${guard.total} files in ${pair.local} (more than ${limitsText(guard, options)}); ${what}`
       : guard.kind === 'rootEmpty'
         ? `folder is empty: ${pair.local} has no files where it had ${guard.total}; ${what}`
         : `folder identity changed or folder missing: ${pair.local}; ${what}`;
-  return { kind: guard.kind, deletions: guard.deletions, total: guard.total, blocked: guard.blocked, message };
+  return { kind: guard.kind, deletions: guard.deletions, total: guard.total, bytes: guard.bytes, blocked: guard.blocked, message };
+}
+
+/** Which of the mass-delete limits a guard went past, in words. */
+function limitsText(guard: NonNullable<Plan['guard']>, options: ReconcileOptions): string {
+  const share = options.maxDeleteShare ?? RECONCILE_DEFAULTS.maxDeleteShare;
+  const files = options.maxDeleteFiles ?? RECONCILE_DEFAULTS.maxDeleteFiles;
+  const bytes = options.maxDeleteBytes ?? RECONCILE_DEFAULTS.maxDeleteBytes;
+  const over: string[] = [];
+  if (guard.deletions > share * guard.total) over.push(`${Math.round(share * 100)} %`);
+  if (guard.deletions > files) over.push(`${files} files`);
+  if (guard.bytes > bytes) over.push(`${(bytes / 1024 ** 3).toFixed(1)} GiB`);
+  return over.length === 0 ? 'the limits' : over.join(' and ');
 }
 
 function opContext(pair: FolderPair, options: PassOptions): Parameters<typeof executePlan>[1] {

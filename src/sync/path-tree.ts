@@ -24,6 +24,12 @@ export function joinPath(dir: string, rest: string): string {
   return dir === '' ? rest : `${dir}/${rest}`;
 }
 
+/** `path` relative to the folder `root` ('' holds everything); null at or outside `root`. */
+export function relativeTo(root: string, path: string): string | null {
+  if (root === '') return path === '' ? null : path;
+  return path.startsWith(`${root}/`) ? path.slice(root.length + 1) : null;
+}
+
 /** Number of segments. */
 export function depthOf(path: string): number {
   let depth = 1;

@@ -346,9 +346,11 @@ describe('mass-delete guard', () => {
     for (let i = 0; i < 6; i++) removeLocalTree(a, `f${i}`);
     writeLocal(a, 'new.txt', content('nn'));
     const p = plan(a, server);
-    expect(p.guard).toEqual({ kind: 'massDelete', deletions: 6, total: 10, blocked: true });
+    expect(p.guard).toEqual({ kind: 'massDelete', deletions: 6, total: 10, bytes: 12, blocked: true });
     expect(p.deletions).toBe(6);
     expect(kinds(p.ops)).toEqual(['upload new.txt']);
+    // Issue 11: what the guard took out is listed, so the pass can hold it on the server.
+    expect(kinds(p.held)).toEqual(['deleteRemote f0', 'deleteRemote f1', 'deleteRemote f2', 'deleteRemote f3', 'deleteRemote f4', 'deleteRemote f5']);
     const forced = plan(a, server, { force: true });
     expect(forced.guard?.blocked).toBe(false);
     expect(forced.summary.deleteRemote).toBe(6);
@@ -369,6 +371,48 @@ describe('mass-delete guard', () => {
     const p = plan(a, server);
     expect(p.guard).toMatchObject({ kind: 'massDelete', deletions: 8, blocked: true });
     expect(p.summary.deleteLocal).toBe(0);
+    expect(p.held.map((op) => op.kind)).toEqual(Array(8).fill('deleteLocal'));
+  });
+
+  it('trips on the file count and on the bytes, within the share (issue 11)', () => {
+    const { a, server } = synced(ten);
+    for (let i = 0; i < 3; i++) removeLocalTree(a, `f${i}`);
+    expect(plan(a, server).guard).toBeNull();
+    expect(plan(a, server, { maxDeleteFiles: 2 }).guard).toMatchObject({ kind: 'massDelete', deletions: 3, blocked: true });
+    expect(plan(a, server, { maxDeleteFiles: 3 }).guard).toBeNull();
+    expect(plan(a, server, { maxDeleteBytes: 5 }).guard).toMatchObject({ kind: 'massDelete', bytes: 6, blocked: true });
+    expect(plan(a, server, { maxDeleteBytes: 6 }).guard).toBeNull();
+    expect(plan(a, server, { maxDeleteFiles: 2, force: true }).summary.deleteRemote).toBe(3);
+  });
+
+  it('keeps holding deletions a batch waits on, even within the limits (issue 11)', () => {
+    const { a, server } = synced(ten);
+    for (let i = 0; i < 3; i++) removeLocalTree(a, `f${i}`);
+    const input = { base: a.base, local: scanDevice(a), remote: remoteView(server), device: a.name, now: NOW };
+    const waiting = new Set(['f0', 'f1']);
+    const p = reconcile({ ...input, isPending: (op) => waiting.has(op.path) });
+    expect(p.guard).toBeNull();
+    expect(kinds(p.ops)).toEqual(['deleteRemote f2']);
+    expect(p.held.map((op) => op.path)).toEqual(['f0', 'f1']);
+    expect(reconcile({ ...input, isPending: (op) => waiting.has(op.path), options: { force: true } }).summary.deleteRemote).toBe(3);
+    // An approval wins: an approved deletion goes ahead even while a batch lists it.
+    expect(reconcile({ ...input, isPending: () => true, isExempt: (op) => op.path === 'f0' }).held.map((op) => op.path)).toEqual(['f1', 'f2']);
+  });
+
+  it('lets approved deletions through: they neither count nor are held (issue 11)', () => {
+    const { a, b, server } = synced(ten);
+    for (let i = 0; i < 8; i++) removeLocalTree(b, `f${i}`);
+    syncDevice(b, server, NOW, { force: true });
+    const input = { base: a.base, local: scanDevice(a), remote: remoteView(server), device: a.name, now: NOW };
+    const approved = new Set(['f0', 'f1', 'f2', 'f3', 'f4']);
+    const some = reconcile({ ...input, isExempt: (op) => approved.has(op.path) });
+    // 3 deletions of 10 are left to judge: within the share, so all 8 go ahead.
+    expect(some.guard).toBeNull();
+    expect(some.summary.deleteLocal).toBe(8);
+    const few = reconcile({ ...input, isExempt: (op) => op.path === 'f0', options: { maxDeleteShare: 0.5 } });
+    expect(few.guard).toMatchObject({ kind: 'massDelete', deletions: 7 });
+    expect(kinds(few.ops)).toEqual(['deleteLocal f0']);
+    expect(few.held.map((op) => op.path)).toEqual(['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7']);
   });
 
   it('stops on an emptied root and on a missing one', () => {
@@ -381,6 +425,8 @@ describe('mass-delete guard', () => {
     const empty = plan(a, server, { maxDeleteShare: 1 });
     expect(empty.guard).toMatchObject({ kind: 'rootEmpty', blocked: true });
     expect(empty.ops).toEqual([]);
+    // The root guards stop the pass; nothing is held for a person to approve.
+    expect(empty.held).toEqual([]);
     const missing = reconcile({ base: a.base, local: new Map(), remote: remoteView(server), device: 'd', now: NOW, localRoot: 'missing' });
     expect(missing.guard).toMatchObject({ kind: 'rootMissing', blocked: true });
     expect(missing.ops).toEqual([]);

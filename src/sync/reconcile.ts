@@ -11,13 +11,18 @@ import { decidePaths } from './decide.js';
 import { detectMoves } from './moves.js';
 import { countBytes, countOps, isFileDeletion, opPaths, orderOps } from './order.js';
 import { ancestorsOf, comparePaths, foldKey, isAtOrUnder, toNfc } from './path-tree.js';
-import type { BaseState, Guard, GuardKind, LocalState, Op, Plan, Problem, ReconcileInput } from './types.js';
+import type { BaseState, DeletionOp, Guard, GuardKind, LocalState, Op, Plan, Problem, ReconcileInput } from './types.js';
 import { Views } from './views.js';
 
-/** Defaults of the reconcile options (DESIGN.md: a pass deleting > 50 % stops). */
+/**
+ * Defaults of the reconcile options (DESIGN.md: a pass deleting > 50 % stops; issue 11:
+ * also more than 1000 files or 10 GiB).
+ */
 export const RECONCILE_DEFAULTS = Object.freeze({
   maxDeleteShare: 0.5,
   minGuardDeletions: 1,
+  maxDeleteFiles: 1000,
+  maxDeleteBytes: 10 * 1024 ** 3,
   force: false,
   caseInsensitive: false,
   maxConflictCopies: 10,
@@ -63,25 +68,52 @@ export function reconcile(input: ReconcileInput): Plan {
   }
 
   const deletions = ops.filter(isFileDeletion).length;
-  // A redundant conflict copy going away is no sign of a folder gone wrong: the guard
-  // counts every other deletion.
-  const counted = ops.filter((op) => isFileDeletion(op) && op.rule !== 'duplicateCopy').length;
+  const isExempt = input.isExempt ?? ((): boolean => false);
+  // A redundant conflict copy going away is no sign of a folder gone wrong, nor is a
+  // deletion a person approved: the guard counts, and holds, every other deletion.
+  const guarded = ops.filter((op): op is DeletionOp => isDeletion(op) && op.rule !== 'duplicateCopy' && !isExempt(op));
+  let counted = 0;
+  let bytes = 0;
+  for (const op of guarded) {
+    if (!isFileDeletion(op)) continue;
+    counted += 1;
+    bytes += op.kind === 'deleteLocal' ? op.expect.size : (views.remote.get(op.path)?.size ?? 0);
+  }
   let total = 0;
   for (const state of base.values()) if (state.kind === 'file') total++;
   const guardKind = tripGuard(input.localRoot ?? 'present', {
     deletions: counted,
+    bytes,
     total,
     localCount: local.size + held.length,
     remoteDeletions: ops.some((op) => op.kind === 'deleteRemote'),
     maxDeleteShare: options.maxDeleteShare,
     minGuardDeletions: options.minGuardDeletions,
+    maxDeleteFiles: options.maxDeleteFiles,
+    maxDeleteBytes: options.maxDeleteBytes,
   });
-  const guard: Guard | null = guardKind === null ? null : { kind: guardKind, deletions: counted, total, blocked: !options.force };
-  if (guard?.blocked === true) ops = withoutDeletions(ops, guard.kind);
+  const guard: Guard | null = guardKind === null ? null : { kind: guardKind, deletions: counted, total, bytes, blocked: !options.force };
+  let heldBack: DeletionOp[] = [];
+  if (guard?.blocked === true) {
+    // A mass delete holds back what it counted (the pass records it as a held batch); a
+    // root guard takes every deletion out and holds nothing: the folder itself is suspect.
+    heldBack = guard.kind === 'massDelete' ? [...guarded] : [];
+    ops = withoutDeletions(ops, guard.kind, guard.kind === 'massDelete' ? guarded : ops.filter(isDeletion));
+  } else if (!options.force && input.isPending !== undefined) {
+    // Deletions already waiting for a person keep waiting, even when this plan is within
+    // the limits: a batch shown as held must not go ahead on its own.
+    const isPending = input.isPending;
+    heldBack = guarded.filter((op) => isPending(op));
+    ops = withoutDeletions(ops, 'massDelete', heldBack);
+  }
 
   const ordered = orderOps(ops);
   problems.sort((a, b) => comparePaths(a.path, b.path));
-  return { ops: ordered, summary: countOps(ordered), bytes: countBytes(ordered), deletions, guard, problems };
+  return { ops: ordered, summary: countOps(ordered), bytes: countBytes(ordered), deletions, guard, held: heldBack.sort((a, b) => comparePaths(a.path, b.path)), problems };
+}
+
+function isDeletion(op: Op): op is DeletionOp {
+  return op.kind === 'deleteRemote' || op.kind === 'deleteLocal';
 }
 
 interface LocalIndex {
@@ -154,38 +186,37 @@ function caseCollisions(
 
 interface GuardFacts {
   readonly deletions: number;
+  readonly bytes: number;
   readonly total: number;
   readonly localCount: number;
   readonly remoteDeletions: boolean;
   readonly maxDeleteShare: number;
   readonly minGuardDeletions: number;
+  readonly maxDeleteFiles: number;
+  readonly maxDeleteBytes: number;
 }
 
 function tripGuard(root: 'present' | 'missing' | 'replaced', facts: GuardFacts): GuardKind | null {
   if (root === 'missing') return 'rootMissing';
   if (root === 'replaced') return 'rootReplaced';
   if (facts.total > 0 && facts.localCount === 0 && facts.remoteDeletions) return 'rootEmpty';
-  if (
-    facts.deletions > 0 &&
-    facts.deletions >= facts.minGuardDeletions &&
-    facts.deletions > facts.maxDeleteShare * facts.total
-  ) {
-    return 'massDelete';
-  }
+  if (facts.deletions === 0) return null;
+  const share = facts.deletions >= facts.minGuardDeletions && facts.deletions > facts.maxDeleteShare * facts.total;
+  if (share || facts.deletions > facts.maxDeleteFiles || facts.bytes > facts.maxDeleteBytes) return 'massDelete';
   return null;
 }
 
 /**
- * A blocked guard: no deletion, and nothing that needs one (a folder replacing a deleted
- * file, say). A missing or replaced root allows nothing at all.
+ * A blocked guard: none of `removed`, and nothing that needs one of them (a folder
+ * replacing a deleted file, say). A missing or replaced root allows nothing at all.
  */
-function withoutDeletions(ops: readonly Op[], kind: GuardKind): Op[] {
+function withoutDeletions(ops: readonly Op[], kind: GuardKind, removed: readonly DeletionOp[]): Op[] {
   if (kind === 'rootMissing' || kind === 'rootReplaced') return [];
-  const deleted = ops.filter((op) => op.kind === 'deleteRemote' || op.kind === 'deleteLocal').map((op) => opPaths(op)[0] as string);
-  if (deleted.length === 0) return [...ops];
-  const deletedSet = new Set(deleted);
+  if (removed.length === 0) return [...ops];
+  const out = new Set<Op>(removed);
+  const deletedSet = new Set(removed.map((op) => op.path));
   return ops.filter((op) => {
-    if (op.kind === 'deleteRemote' || op.kind === 'deleteLocal') return false;
+    if (out.has(op)) return false;
     return !opPaths(op).some((p) => deletedSet.has(p) || ancestorsOf(p).some((a) => deletedSet.has(a)));
   });
 }

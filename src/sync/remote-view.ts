@@ -11,6 +11,7 @@ import { errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { Listing } from '../client/index.js';
 import type { Entry } from '../protocol/types.js';
+import { relativeTo } from './path-tree.js';
 
 const entrySchema = z.object({
   path: z.string(),
@@ -21,13 +22,26 @@ const entrySchema = z.object({
   rev: z.number(),
   deleted: z.boolean(),
 });
-const fileSchema = z.object({ version: z.literal(1), remoteRoot: z.string(), cursor: z.number(), entries: z.array(entrySchema) });
+const fileSchema = z.object({
+  version: z.literal(1),
+  remoteRoot: z.string(),
+  cursor: z.number(),
+  entries: z.array(entrySchema),
+  // Optional only for files written before tombstones were kept; those are rebuilt.
+  tombstones: z.array(z.tuple([z.string(), z.number()])).optional(),
+});
 
 /** The remote view of a folder pair. */
 export class RemoteView {
   readonly file: string;
   readonly remoteRoot: string;
   readonly entries = new Map<string, Entry>();
+  /**
+   * The revision at which each deleted path was deleted, by sync path (issue 11: a held or
+   * approved local deletion is named by its tombstone). Only paths the manifest still
+   * knows are kept (`pruneTombstones`), so this stays as small as the pending deletions.
+   */
+  readonly tombstones = new Map<string, number>();
   #cursor = 0;
   #dirty = false;
 
@@ -51,12 +65,16 @@ export class RemoteView {
     }
     try {
       const parsed = fileSchema.safeParse(JSON.parse(text));
-      if (!parsed.success || parsed.data.remoteRoot !== remoteRoot) return view;
+      // A view without tombstones (an older file) is rebuilt from the whole feed, which
+      // reports every deletion with its revision.
+      if (!parsed.success || parsed.data.remoteRoot !== remoteRoot || parsed.data.tombstones === undefined) return view;
       for (const entry of parsed.data.entries) view.entries.set(entry.path, entry);
+      for (const [path, rev] of parsed.data.tombstones) view.tombstones.set(path, rev);
       view.#cursor = parsed.data.cursor;
     } catch {
       // Torn or hand-edited file: start from cursor 0; the feed rebuilds the view.
       view.entries.clear();
+      view.tombstones.clear();
     }
     return view;
   }
@@ -84,8 +102,13 @@ export class RemoteView {
       const path = this.#syncPath(entry.path);
       if (path === null) continue;
       touched.push(path);
-      if (entry.deleted) this.entries.delete(path);
-      else this.entries.set(path, { ...entry, path });
+      if (entry.deleted) {
+        this.entries.delete(path);
+        this.tombstones.set(path, entry.rev);
+      } else {
+        this.entries.set(path, { ...entry, path });
+        this.tombstones.delete(path);
+      }
     }
     if (listing.rev !== this.#cursor || touched.length > 0) this.#dirty = true;
     this.#cursor = Math.max(this.#cursor, listing.rev);
@@ -99,14 +122,30 @@ export class RemoteView {
    */
   reset(): void {
     this.entries.clear();
+    this.tombstones.clear();
     this.#cursor = 0;
     this.#dirty = true;
+  }
+
+  /** Forgets the tombstones of paths `isKnown` does not name (those nobody can still delete). */
+  pruneTombstones(isKnown: (path: string) => boolean): void {
+    for (const path of this.tombstones.keys()) {
+      if (isKnown(path)) continue;
+      this.tombstones.delete(path);
+      this.#dirty = true;
+    }
   }
 
   /** Writes the view atomically. @throws FosError when the state folder cannot be written. */
   async save(): Promise<void> {
     if (!this.#dirty) return;
-    const body = { version: 1, remoteRoot: this.remoteRoot, cursor: this.#cursor, entries: [...this.entries.values()] };
+    const body = {
+      version: 1,
+      remoteRoot: this.remoteRoot,
+      cursor: this.#cursor,
+      entries: [...this.entries.values()],
+      tombstones: [...this.tombstones],
+    };
     this.#dirty = false;
     try {
       await writeFileAtomic(this.file, JSON.stringify(body));
@@ -117,8 +156,6 @@ export class RemoteView {
   }
 
   #syncPath(remotePath: string): string | null {
-    if (this.remoteRoot === '') return remotePath === '' ? null : remotePath;
-    if (!remotePath.startsWith(`${this.remoteRoot}/`)) return null;
-    return remotePath.slice(this.remoteRoot.length + 1);
+    return relativeTo(this.remoteRoot, remotePath);
   }
 }

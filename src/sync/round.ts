@@ -14,7 +14,7 @@ import { reconcile } from './reconcile.js';
 import { FOS_DIR } from './root-identity.js';
 import { restrict, scanScope } from './scope.js';
 import type { ScanSkip } from './scope.js';
-import type { LocalState, Op, Plan, ReconcileInput, ReconcileOptions } from './types.js';
+import type { DeletionOp, LocalState, Op, Plan, ReconcileInput, ReconcileOptions } from './types.js';
 
 /** What a round reads of a folder pair. A FolderPair is one; `fos status --why` builds a read-only one. */
 export type RoundSource = Pick<FolderPair, 'local' | 'device' | 'view' | 'settle' | 'isIgnored'> & {
@@ -72,6 +72,10 @@ export interface RoundOptions {
   readonly now: number;
   readonly reconcile: ReconcileOptions;
   readonly signal: AbortSignal;
+  /** Deletions a person approved (held deletions, issue 11): exempt from the guard. */
+  readonly isExempt?: (op: DeletionOp) => boolean;
+  /** Deletions a held batch waits on: they stay held (issue 11). */
+  readonly isPending?: (op: DeletionOp) => boolean;
 }
 
 /**
@@ -91,6 +95,8 @@ export async function planRound(pair: RoundSource, scope: readonly string[], opt
     now: options.now,
     localRoot: 'present',
     isIgnored,
+    ...(options.isExempt === undefined ? {} : { isExempt: options.isExempt }),
+    ...(options.isPending === undefined ? {} : { isPending: options.isPending }),
     options: options.reconcile,
   };
   return { plan: reconcile(input), input, local: scanned.local, skipped: scanned.skipped };

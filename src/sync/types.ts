@@ -217,6 +217,9 @@ export interface DropBaseOp {
   readonly rule: Rule;
 }
 
+/** A deletion on either side: what the mass-delete guard counts and holds. */
+export type DeletionOp = DeleteRemoteOp | DeleteLocalOp;
+
 /** One step of a plan. */
 export type Op =
   | UploadOp
@@ -268,16 +271,20 @@ export type Problem =
 export type GuardKind = 'rootMissing' | 'rootReplaced' | 'rootEmpty' | 'massDelete';
 
 /**
- * A tripped safety guard. When `blocked` (no `force`), the plan holds no deletions and no
- * operation that needs one; for `rootMissing` and `rootReplaced` it holds no operation at
- * all. `fos sync` stops with exit code 7 on a blocked guard.
+ * A tripped safety guard. When `blocked` (no `force`), the plan holds no deletion the guard
+ * counts and no operation that needs one; for `rootMissing` and `rootReplaced` it holds no
+ * operation at all. A blocked `massDelete` lists what it held back in `Plan.held` (the
+ * pass records them on the server as held batches); the root guards hold nothing.
+ * `fos sync` exits 7 on a blocked guard.
  */
 export interface Guard {
   readonly kind: GuardKind;
-  /** Files the plan wanted to delete, both sides together. */
+  /** Files the plan wanted to delete, both sides together (exempt deletions left out). */
   readonly deletions: number;
   /** Files in the base. */
   readonly total: number;
+  /** Bytes of the files counted in `deletions`. */
+  readonly bytes: number;
   readonly blocked: boolean;
 }
 
@@ -290,6 +297,10 @@ export interface ReconcileOptions {
   readonly maxDeleteShare?: number;
   /** The share rule applies from this many deletions on. Default 1. */
   readonly minGuardDeletions?: number;
+  /** A plan deleting more than this many files trips the guard. Default 1000. */
+  readonly maxDeleteFiles?: number;
+  /** A plan deleting files of more than this many bytes trips the guard. Default 10 GiB. */
+  readonly maxDeleteBytes?: number;
   /** Carry out deletions despite a tripped guard. Default false. */
   readonly force?: boolean;
   /** The local folder folds case (macOS, Windows): names differing by case collide. */
@@ -323,6 +334,17 @@ export interface ReconcileInput {
   readonly localRoot?: LocalRootState;
   /** Paths for which this returns true are left alone in all three views. */
   readonly isIgnored?: (path: string, isDir: boolean) => boolean;
+  /**
+   * Deletions a person already approved (issue 11: held deletions): they neither count
+   * toward the mass-delete guard nor are held by it.
+   */
+  readonly isExempt?: (op: DeletionOp) => boolean;
+  /**
+   * Deletions a held batch is waiting on (issue 11): they stay held until a person decides,
+   * whatever the guard says of this plan (files that arrived since may have brought the
+   * share under the limit). `force` carries them out.
+   */
+  readonly isPending?: (op: DeletionOp) => boolean;
   readonly options?: ReconcileOptions;
 }
 
@@ -335,5 +357,11 @@ export interface Plan {
   /** File deletions the plan wanted, both sides, before any guard removed them. */
   readonly deletions: number;
   readonly guard: Guard | null;
+  /**
+   * The deletions taken out of the plan to wait for a person: what a blocked mass-delete
+   * guard counted, and (guard or not) those a held batch is waiting on. Both sides, files
+   * and folders. Empty under `force` and when a root guard tripped.
+   */
+  readonly held: readonly DeletionOp[];
   readonly problems: readonly Problem[];
 }

@@ -19,7 +19,9 @@ import { loadIgnoreMatcher } from './ignore.js';
 import type { IgnoreMatch } from './ignore.js';
 import { localPath, lstatOrNull, sameMtime } from './local-fs.js';
 import { manifestFile, readManifest } from './manifest.js';
+import type { HeldRecord } from './manifest.js';
 import { isAtOrUnder, joinPath, toNfc } from './path-tree.js';
+import { pendingIn } from './held-deletions.js';
 import { guardReport, rootGuardReport } from './pass.js';
 import { describeOp } from './plan-totals.js';
 import { reconcile } from './reconcile.js';
@@ -169,12 +171,12 @@ export async function explainSyncPath(options: WhyOptions): Promise<WhyReport> {
   let held: PlannedOp[] = [];
   let settleAt: number | null = null;
   if (root.state === 'present') {
-    round = await planRound(source, [''], { now, reconcile: { ...options.reconcile, force: false }, signal });
+    round = await planRound(source, [''], { now, reconcile: { ...options.reconcile, force: false }, signal, isPending: pendingIn(manifest.held ?? []) });
     const ops = round.plan.ops.filter((op) => touchesPath(describeOp(op), path));
     next = ops.map(describeOp);
     settleAt = splitSettling(ops, source.settle, now).settleAt;
     if (round.plan.guard !== null) {
-      guard = guardReport(round.plan, folder, options.reconcile.maxDeleteShare);
+      guard = guardReport(round.plan, folder, options.reconcile);
       held = heldBack(round, path, next);
     }
   } else {
@@ -199,6 +201,7 @@ export async function explainSyncPath(options: WhyOptions): Promise<WhyReport> {
     problems: round?.plan.problems.filter((p) => problemHolds(p, path)) ?? [],
     guard,
     heldByGuard: held,
+    heldBatch: heldBatchOf(manifest.held ?? [], path),
     next,
     localExists: local.exists,
     base,
@@ -253,6 +256,12 @@ async function askServer(options: WhyOptions, source: RoundSource, remotePath: s
   } finally {
     await client.close();
   }
+}
+
+/** The pending batch whose deletions include `path`, or null. */
+function heldBatchOf(held: readonly HeldRecord[], path: string): { id: string; side: HeldRecord['side'] } | null {
+  const record = held.find((h) => h.paths.includes(path));
+  return record === undefined ? null : { id: record.id, side: record.side };
 }
 
 /** What `--force` would add for the path: the guard removed these from the plan. */

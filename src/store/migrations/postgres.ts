@@ -81,4 +81,38 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX trash_by_age ON trash (trashed_at);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE deletion_batches (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        device TEXT NOT NULL,
+        folder TEXT COLLATE "C" NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('remote', 'local')),
+        state TEXT NOT NULL CHECK (state IN ('held', 'approved', 'rejected', 'superseded', 'withdrawn')),
+        created_at BIGINT NOT NULL,
+        resolved_at BIGINT,
+        item_count BIGINT NOT NULL,
+        bytes BIGINT NOT NULL,
+        commit_rev BIGINT,
+        successor TEXT,
+        items_key TEXT NOT NULL
+      );
+      CREATE INDEX deletion_batches_by_user ON deletion_batches (user_name, created_at, id);
+      CREATE UNIQUE INDEX deletion_batches_pending ON deletion_batches (user_name, device, folder, side) WHERE state = 'held';
+
+      CREATE TABLE deletion_items (
+        user_name TEXT NOT NULL,
+        batch TEXT COLLATE "C" NOT NULL,
+        path TEXT COLLATE "C" NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+        rev BIGINT NOT NULL,
+        size BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (batch, path)
+      );
+      CREATE INDEX deletion_items_by_user ON deletion_items (user_name);
+    `,
+  },
 ];

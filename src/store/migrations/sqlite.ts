@@ -76,4 +76,40 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX trash_by_age ON trash (trashed_at);
     `,
   },
+  {
+    // Held deletions (issue 11): deletions a safety guard held back, waiting for a person.
+    // At most one batch per device, folder and side is pending; items are kept per batch.
+    version: 2,
+    sql: `
+      CREATE TABLE deletion_batches (
+        id TEXT PRIMARY KEY NOT NULL,
+        user TEXT NOT NULL,
+        device TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('remote', 'local')),
+        state TEXT NOT NULL CHECK (state IN ('held', 'approved', 'rejected', 'superseded', 'withdrawn')),
+        created_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        item_count INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        commit_rev INTEGER,
+        successor TEXT,
+        items_key TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX deletion_batches_by_user ON deletion_batches (user, created_at, id);
+      CREATE UNIQUE INDEX deletion_batches_pending ON deletion_batches (user, device, folder, side) WHERE state = 'held';
+
+      CREATE TABLE deletion_items (
+        user TEXT NOT NULL,
+        batch TEXT NOT NULL,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+        rev INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (batch, path)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX deletion_items_by_user ON deletion_items (user);
+    `,
+  },
 ];
