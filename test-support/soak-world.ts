@@ -113,7 +113,10 @@ export class World {
       await proxy.close();
       throw new Error(`fos init ${name} failed (${String(result.code)}): ${result.stderr}`);
     }
-    await tuneAgent(config, { settleMs: 100, debounceMs: 50, ...options.agentSettings });
+    // Random edits in a small tree often delete more than half of what a folder holds; the
+    // mass-delete guard would rightly hold them for a person, and the world would never
+    // converge. The guard has tests of its own: here only its file and byte limits apply.
+    await tuneAgent(config, { settleMs: 100, debounceMs: 50, minGuardDeletions: 1000, ...options.agentSettings });
     return { name, home, folder, state, config, proxy, agent: new FosAgent(config) };
   }
 
