@@ -284,6 +284,11 @@ export class World {
     return queryStatus(socketPath(device.state), 5000);
   }
 
+  /** Writes what each agent said into `<device home>/agent.log`, for whoever inspects a broken world. */
+  async saveLogs(): Promise<void> {
+    for (const device of this.devices) await writeFile(join(device.home, 'agent.log'), device.agent.logs());
+  }
+
   /** Stops every agent (kill -9), the proxies and the server. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;

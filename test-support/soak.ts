@@ -6,7 +6,7 @@
  * with a convergence check and the invariants; the run ends with a summary and exits 1 on
  * any invariant violation. Everything runs under a temporary folder, removed on success.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -109,10 +109,7 @@ async function main(): Promise<number> {
       '',
     ];
     process.stdout.write(summary.join('\n'));
-    if (totals.violations.length > 0) {
-      // What each agent said, next to its folder and state, for whoever inspects it.
-      for (const device of world.devices) await writeFile(join(device.home, 'agent.log'), device.agent.logs());
-    }
+    if (totals.violations.length > 0) await world.saveLogs();
     await world.close();
     if (totals.violations.length === 0) await rm(root, { recursive: true, force: true });
     else process.stdout.write(`kept ${root} for inspection (agent logs in each device's agent.log)\n`);

@@ -17,6 +17,8 @@ const ITERATIONS = 6;
 const random = seededRandom(SEED);
 let root: string;
 let world: World;
+/** A broken world stays on disk, with the agents' logs, for inspection. */
+let broken = false;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'fos-faults-crash-'));
@@ -28,8 +30,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  if (broken) await world?.saveLogs();
   await world?.close();
-  if (root !== undefined) await rm(root, { recursive: true, force: true });
+  if (root === undefined) return;
+  if (broken) console.warn(`crash loop: kept ${root} with each device's agent.log for inspection`);
+  else await rm(root, { recursive: true, force: true });
 });
 
 describe(`crash loop (seed ${SEED})`, () => {
@@ -38,6 +43,7 @@ describe(`crash loop (seed ${SEED})`, () => {
     for (let i = 0; i < ITERATIONS; i++) {
       const report = await runCycle(world, { random, editMs: 2500, kills: 2, faults: ['none'], convergeMs: 90_000, maxBytes: 512 * 1024 });
       kills.push(...report.kills);
+      broken ||= report.violations.length > 0;
       expect({ iteration: i, violations: report.violations }).toEqual({ iteration: i, violations: [] });
     }
     expect(kills.length).toBe(ITERATIONS * 2);
