@@ -113,10 +113,12 @@ export class World {
       await proxy.close();
       throw new Error(`fos init ${name} failed (${String(result.code)}): ${result.stderr}`);
     }
-    // Random edits in a small tree often delete more than half of what a folder holds; the
-    // mass-delete guard would rightly hold them for a person, and the world would never
-    // converge. The guard has tests of its own: here only its file and byte limits apply.
-    await tuneAgent(config, { settleMs: 100, debounceMs: 50, minGuardDeletions: 1000, ...options.agentSettings });
+    // Random edits in a small tree often delete more than half of what a folder holds, and
+    // edit conflict copies on both sides, which makes copies of copies of one file; the
+    // mass-delete guard and the cap on conflict copies would rightly hold them for a person,
+    // and the world would never converge. Both have tests of their own: here they stay
+    // out of the way (the guard's file and byte limits still apply).
+    await tuneAgent(config, { settleMs: 100, debounceMs: 50, minGuardDeletions: 1000, maxConflictCopies: 1000, ...options.agentSettings });
     return { name, home, folder, state, config, proxy, agent: new FosAgent(config) };
   }
 
