@@ -202,6 +202,42 @@ describe('fos restore with two devices', () => {
   });
 });
 
+describe('fos restore and the mass-delete guard', () => {
+  it('a restore that removes most of a folder reaches the devices: its deletions are recorded as approved, not held', { timeout: 120_000 }, async () => {
+    const user = await newUser();
+    const common = { host: server.host, port: server.port, user, password: PASSWORD, parent: scratch };
+    const a = await openDevice({ ...common, name: 'laptop' });
+    const b = await openDevice({ ...common, name: 'desktop' });
+    try {
+      await write(a, 'import/kept-1.txt', 'one');
+      await write(a, 'import/kept-2.txt', 'two');
+      await settle(a, b);
+      const at = await moment();
+      for (let i = 0; i < 8; i += 1) await write(a, `import/later-${i}.txt`, `imported ${i}`);
+      await settle(a, b);
+      expect(Object.keys(await treeOf(b.root)).filter((path) => !path.endsWith('/'))).toHaveLength(10);
+
+      const done = await restore(user, 'import', at);
+      expect(done).toMatchObject({ deleted: 8, restored: 0 });
+      // 8 of 10 files go: more than the guard's half, yet they are a person's decision.
+      for (const device of [a, b]) {
+        const pass = await device.sync();
+        expect(pass.guard).toBeNull();
+        expect(pass.held).toEqual([]);
+        expect(Object.keys(await treeOf(device.root)).sort()).toEqual(['import/', 'import/kept-1.txt', 'import/kept-2.txt']);
+      }
+      const listed = await fos(user, ['deletions', 'list', '--all', '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual([
+        expect.objectContaining({ device: 'fos restore', folder: 'import', side: 'remote', state: 'approved', count: 8, commitRev: done.rev }),
+      ]);
+    } finally {
+      await a.close(true);
+      await b.close(true);
+    }
+  });
+});
+
 describe('RESTORE at the protocol level', () => {
   it('dates a kept version by its commit, not by the uploader’s mtime, and a MOVE keeps the old name’s version', async () => {
     await withAccount(async (_user, pool, local) => {

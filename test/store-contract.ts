@@ -789,6 +789,22 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect((await store.listDeletionBatches('alice', {})).map((b) => b.id)).toEqual(['ddddddd5']);
       });
 
+      it('records deletions already carried out as an approved batch with its commit; other states and sides are refused', async () => {
+        const decided = { ...batch('fffffff1', items, { folder: 'docs', device: 'restore' }), state: 'approved', resolvedAt: T0 + 1, commitRev: 12 } as const;
+        await store.addDeletionBatch('alice', decided, items, null);
+        expect(await store.getDeletionBatch('alice', 'fffffff1')).toEqual(decided);
+        expect((await store.listDeletionBatches('alice', { states: ['approved'] })).map((b) => b.id)).toEqual(['fffffff1']);
+        // It holds no pending slot: the same device may hold a batch for the folder.
+        await store.addDeletionBatch('alice', batch('fffffff2', items, { folder: 'docs', device: 'restore' }), items, null);
+        const refused = [
+          { ...decided, id: 'fffffff3', commitRev: null },
+          { ...decided, id: 'fffffff4', side: 'local' },
+          { ...decided, id: 'fffffff5', state: 'rejected' },
+          { ...batch('fffffff6', items, { folder: 'docs' }), commitRev: 3 },
+        ] as const;
+        for (const bad of refused) expect(await codeOf(store.addDeletionBatch('alice', bad, items, null))).toBe('FOS_ERR_STORE_WRITE');
+      });
+
       it('holds 10,000 items in one batch', async () => {
         const many = Array.from({ length: 10_000 }, (_v, i) => heldFile(`bulk/f${String(i).padStart(5, '0')}.txt`, i + 1, 1));
         await store.addDeletionBatch('alice', batch('eeeeeee1', many), many, null);

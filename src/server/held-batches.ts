@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FosError } from '../errors.js';
-import { isInside, normalizeRemotePath } from '../fs/remote-path.js';
+import { isInside, normalizeRemotePath, parentOf } from '../fs/remote-path.js';
 import { MAX_HELD_ITEMS } from '../protocol/constants.js';
 import { batchIdFromBytes, deletionSetKey } from '../protocol/deletion-batch.js';
-import type { BatchState, DeletionBatch, DeletionItem, DeletionSide } from '../protocol/types.js';
+import type { BatchState, DeletionBatch, DeletionItem, DeletionSide, Entry } from '../protocol/types.js';
 import type { StorageContext } from './storage-context.js';
 
 /** What a device asks to hold. `items` paths are server paths inside `folder`. */
@@ -125,6 +125,46 @@ export async function listBatches(ctx: StorageContext, user: string, query: Batc
 
 function isAtOrInside(folder: string, path: string): boolean {
   return folder === path || isInside(folder, path);
+}
+
+/** The device name batches of deletions a restore carried out are recorded under. */
+export const RESTORE_DEVICE = 'fos restore';
+
+/**
+ * Records deletions the server itself carried out in one commit at `commitRev` (a
+ * restore's) as a batch born approved, so that devices take them as a person's decision:
+ * their mass-delete guard lets these deletions through instead of holding them again. The
+ * caller holds the user's lock. Nothing is recorded for no deletions, or for more than one
+ * batch holds (the devices then hold them, as for any mass deletion).
+ * @returns the batch, or null when none was recorded.
+ */
+export async function recordCarriedOut(
+  ctx: StorageContext,
+  user: string,
+  request: { readonly folder: string; readonly commitRev: number; readonly deleted: readonly Entry[] },
+): Promise<DeletionBatch | null> {
+  const { folder: at, commitRev, deleted } = request;
+  if (deleted.length === 0 || deleted.length > MAX_HELD_ITEMS) return null;
+  // Items lie strictly inside the batch's folder: a restored path that itself goes is listed under its parent.
+  const folder = deleted.some((entry) => entry.path === at) ? parentOf(at) : at;
+  const items: DeletionItem[] = deleted.map(({ path, kind, rev, size, sha256 }) => ({ path, kind, rev, size, sha256 }));
+  const now = ctx.clock.now();
+  const batch: DeletionBatch = {
+    id: await freshBatchId(ctx, user),
+    device: RESTORE_DEVICE,
+    folder,
+    side: 'remote',
+    state: 'approved',
+    createdAt: now,
+    resolvedAt: now,
+    count: items.length,
+    bytes: items.reduce((n, item) => n + (item.kind === 'file' ? item.size : 0), 0),
+    commitRev,
+    successor: null,
+    itemsKey: deletionSetKey(items),
+  };
+  await ctx.store.addDeletionBatch(user, batch, items, null);
+  return batch;
 }
 
 /**

@@ -11,6 +11,7 @@ import { fsyncDir } from '../fs/atomic.js';
 import { storageError } from '../fs/fs.js';
 import { copyFileHashed } from '../fs/hash.js';
 import type { Change, CommittedEntry, TrashRecord } from '../store/types.js';
+import { recordCarriedOut } from './held-batches.js';
 import { planRestore, versionsToRestore } from './restore-plan.js';
 import type { RestorePlan, RestoreStep, UnrecoverableReason } from './restore-plan.js';
 import { removeEmptyDir } from './storage-changes.js';
@@ -63,8 +64,25 @@ export async function restoreTree(ctx: StorageContext, user: string, request: Re
     // Folders above the restored one: only those it needs, and none where a file is.
     const parents = isCreating && path !== '' ? await missingParents(ctx, user, path, ctx.clock.now()) : [];
     if (request.dryRun) return { plan, rev: null };
-    return { plan, rev: await carryOut(ctx, user, plan, parents, copies) };
+    const rev = await carryOut(ctx, user, plan, parents, copies);
+    if (rev !== null) await recordDeletions(ctx, user, path, rev, plan);
+    return { plan, rev };
   });
+}
+
+/**
+ * The restore's deletions, recorded as decided (issue 11): a restore that removes most of a
+ * folder must reach the devices, not be held there as a mass deletion. The restore stands
+ * when this fails; the devices then hold the deletions, which loses nothing.
+ */
+async function recordDeletions(ctx: StorageContext, user: string, path: string, rev: number, plan: RestorePlan): Promise<void> {
+  const deleted = plan.steps.flatMap((step) => (step.action === 'delete' ? [step.entry] : []));
+  try {
+    const batch = await recordCarriedOut(ctx, user, { folder: path, commitRev: rev, deleted });
+    if (batch !== null) ctx.logger.info({ user, batch: batch.id, count: batch.count, rev }, 'restore deletions recorded as approved');
+  } catch (err) {
+    ctx.logger.warn({ err, user, rev }, 'cannot record the restore deletions as approved; devices will hold them for a person');
+  }
 }
 
 /** Refuses a moment in the future or before the oldest version the trash still keeps. */

@@ -17,7 +17,9 @@ export function matchesBatchFilter(batch: DeletionBatch, filter: BatchFilter): b
 }
 
 /**
- * Throws unless a batch and its items are well formed: a state of `held`, a count and
+ * Throws unless a batch and its items are well formed: a state of `held` (nothing
+ * resolved), or `approved` for deletions that were already carried out on the server when
+ * they were recorded (a restore's: side `remote` with the commit's revision); a count and
  * byte total that match the items, every item a canonical path strictly inside the
  * batch's folder, each path once.
  * @throws FosError `FOS_ERR_PATH_BAD` for a path outside the folder or not canonical,
@@ -27,7 +29,11 @@ export function checkDeletionBatch(batch: DeletionBatch, items: readonly Deletio
   const bad = (message: string): never => {
     throw new FosError('FOS_ERR_STORE_WRITE', `cannot hold batch ${batch.id}: ${message}`);
   };
-  if (batch.state !== 'held') bad(`a new batch is held, not ${batch.state}`);
+  if (batch.state === 'held') {
+    if (batch.resolvedAt !== null || batch.commitRev !== null) bad('a held batch is not resolved yet');
+  } else if (batch.state !== 'approved' || batch.side !== 'remote' || batch.resolvedAt === null || batch.commitRev === null) {
+    bad(`a new batch is held, or approved on the server side with its commit; not ${batch.state} (${batch.side})`);
+  }
   if (batch.count !== items.length) bad(`count ${batch.count} but ${items.length} items`);
   const seen = new Set<string>();
   let bytes = 0;

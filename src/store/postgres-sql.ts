@@ -161,12 +161,15 @@ export const SQL = {
      SELECT ${TRASH_COLUMNS} FROM gone ORDER BY trashed_at, id`,
   ),
 
-  /** $1 id, $2 user, $3 device, $4 folder, $5 side, $6 created, $7 count, $8 bytes, $9 key; no row when no user. */
+  /**
+   * $1 id, $2 user, $3 device, $4 folder, $5 side, $6 created, $7 count, $8 bytes, $9 key,
+   * $10 state, $11 resolved, $12 commit revision; no row when no user.
+   */
   insertBatch: sql(
     'insert_batch',
     `INSERT INTO deletion_batches (id, user_name, device, folder, side, state, created_at, resolved_at, item_count, bytes,
        commit_rev, successor, items_key)
-     SELECT $1::text, $2::text, $3::text, $4::text, $5::text, 'held', $6::bigint, NULL, $7::bigint, $8::bigint, NULL, NULL, $9::text
+     SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $10::text, $6::bigint, $11::bigint, $7::bigint, $8::bigint, $12::bigint, NULL, $9::text
      WHERE ${userExists('$2')}`,
   ),
   /** $1 user, $2 batch, $3.. parallel arrays of the items. */

@@ -283,7 +283,7 @@ export class PostgresStore implements Store {
       }
       let inserted;
       try {
-        inserted = await client.query(SQL.insertBatch.text, [b.id, user, b.device, b.folder, b.side, b.createdAt, b.count, b.bytes, b.itemsKey]);
+        inserted = await client.query(SQL.insertBatch.text, [b.id, user, b.device, b.folder, b.side, b.createdAt, b.count, b.bytes, b.itemsKey, b.state, b.resolvedAt, b.commitRev]);
       } catch (err) {
         // The partial unique index: another batch of this device, folder and side is pending.
         if (sqlState(err) === PG_UNIQUE_VIOLATION && constraintOf(err) === 'deletion_batches_pending') {

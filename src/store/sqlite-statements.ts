@@ -53,7 +53,7 @@ export class SqliteStatements {
   readonly listTrashBefore: Statement<[number], TrashRow>;
   readonly deleteTrashBefore: Statement<[number]>;
 
-  readonly insertBatch: Statement<[string, string, string, string, string, number, number, number, string]>;
+  readonly insertBatch: Statement<[string, string, string, string, string, string, number, number | null, number, number, number | null, string]>;
   readonly insertItem: Statement<[string, string, string, string, number, number, string]>;
   readonly getBatch: Statement<[string, string], BatchRow>;
   readonly listBatches: Statement<[string], BatchRow>;
@@ -140,7 +140,7 @@ export class SqliteStatements {
     this.insertBatch = db.prepare(
       `INSERT INTO deletion_batches (id, user, device, folder, side, state, created_at, resolved_at, item_count, bytes,
          commit_rev, successor, items_key)
-       VALUES (?, ?, ?, ?, ?, 'held', ?, NULL, ?, ?, NULL, NULL, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
     );
     this.insertItem = db.prepare('INSERT INTO deletion_items (user, batch, path, kind, rev, size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.getBatch = db.prepare(`SELECT ${BATCH_COLUMNS} FROM deletion_batches WHERE user = ? AND id = ?`);

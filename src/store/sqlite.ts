@@ -322,7 +322,7 @@ export class SqliteStore implements Store {
           }
           const b = batch;
           try {
-            q.insertBatch.run(b.id, user, b.device, b.folder, b.side, b.createdAt, b.count, b.bytes, b.itemsKey);
+            q.insertBatch.run(b.id, user, b.device, b.folder, b.side, b.state, b.createdAt, b.resolvedAt, b.count, b.bytes, b.commitRev, b.itemsKey);
           } catch (err) {
             // The partial unique index: another batch of this device, folder and side is pending.
             if (errnoCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {

@@ -170,7 +170,9 @@ export interface Store {
   purgeTrash(before: number): Promise<TrashRecord[]>;
 
   /**
-   * Records a held batch with its items (each path once). With `replaces`, the pending batch
+   * Records a held batch with its items (each path once), or, for deletions the server
+   * already carried out (a restore's), a batch born `approved` on the `remote` side with
+   * its commit's revision, which devices then treat as approved. With `replaces`, the pending batch
    * of that id becomes `superseded` with this batch as its successor, in the same
    * transaction. At most one batch per (user, device, folder, side) is `held` at a time.
    * @throws FosError `FOS_ERR_STORE_NO_USER`; `FOS_ERR_STORE_CONFLICT` when `replaces` is
