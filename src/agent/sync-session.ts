@@ -166,7 +166,7 @@ export async function syncOnce(session: SyncSession, pair: FolderPair, options: 
 
 /** The pass options with the pair's own case rule. */
 export function pairReconcile(base: PassOptions, pair: FolderPair): Pick<PassOptions, 'reconcile'> {
-  return pair.caseInsensitive === undefined ? {} : { reconcile: { ...base.reconcile, caseInsensitive: pair.caseInsensitive } };
+  return { reconcile: { ...base.reconcile, caseInsensitive: pair.caseInsensitive } };
 }
 
 /**

@@ -12,6 +12,7 @@ import { readStatusFile, socketPath } from '../agent/status-file.js';
 import type { AgentStatus, PairStatus } from '../agent/status-types.js';
 import { FosError } from '../errors.js';
 import { reconcileSettings } from '../agent/sync-session.js';
+import { detectCaseInsensitive } from '../sync/folder-pair.js';
 import { explainSyncPath, locatePath } from '../sync/why.js';
 import { addProgramExample, withInterrupt } from './connect-options.js';
 import { readHeldRecords } from '../sync/manifest.js';
@@ -73,7 +74,7 @@ async function explain(settings: SyncSettings, arg: string, json: boolean, io: C
   const status = (await queryStatus(socketPath(settings.stateDir))) ?? (await readStatusFile(settings.stateDir));
   const located = locatePath(arg, process.cwd(), settings.folders);
   const pair = status?.pairs.find((p) => p.local === located.folder.local) ?? null;
-  const caseInsensitive = located.folder.caseInsensitive;
+  const caseInsensitive = located.folder.caseInsensitive ?? (await detectCaseInsensitive(located.folder.local));
   const report = await withInterrupt((signal) =>
     explainSyncPath({
       located,
@@ -81,7 +82,7 @@ async function explain(settings: SyncSettings, arg: string, json: boolean, io: C
       device: settings.device,
       ignore: settings.ignore,
       settleMs: settings.settleMs,
-      reconcile: { ...reconcileSettings(settings), ...(caseInsensitive === undefined ? {} : { caseInsensitive }) },
+      reconcile: { ...reconcileSettings(settings), caseInsensitive },
       agent: pair,
       connect: (s) => connectWithToken(settings, s),
       now: Date.now(),

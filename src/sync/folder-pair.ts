@@ -5,7 +5,7 @@
  * and `trash/`.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir, opendir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { localError } from './local-fs.js';
 import { ErrorBook } from './error-book.js';
@@ -14,13 +14,14 @@ import { Manifest } from './manifest.js';
 import type { FosError } from '../errors.js';
 import { RemoteView } from './remote-view.js';
 import { SettleTracker } from './settle.js';
+import { FOS_DIR } from './root-identity.js';
 import { LocalTrash } from './trash.js';
 
 /** What a pair needs to be opened. */
 export interface FolderPairSpec {
   /** The pair's id (names its state files); derived from the two folders when absent. */
   readonly id?: string;
-  /** Names differing only by case are one name (case-insensitive folder). */
+  /** Names differing only by case are one name (case-insensitive folder); detected when absent. */
   readonly caseInsensitive?: boolean;
   /** The local folder. */
   readonly local: string;
@@ -49,7 +50,8 @@ export interface FolderPair {
   readonly trash: LocalTrash;
   readonly settle: SettleTracker;
   readonly ignorePatterns: readonly string[];
-  readonly caseInsensitive: boolean | undefined;
+  /** From the config, or detected on the folder when the pair was opened. */
+  readonly caseInsensitive: boolean;
   isIgnored: (path: string, isDir: boolean) => boolean;
 }
 
@@ -97,11 +99,52 @@ export async function openFolderPair(spec: FolderPairSpec): Promise<FolderPair> 
     trash: new LocalTrash(join(stateDir, 'trash')),
     settle: new SettleTracker(spec.settleMs),
     ignorePatterns: spec.ignore ?? [],
-    caseInsensitive: spec.caseInsensitive,
+    caseInsensitive: spec.caseInsensitive ?? (await detectCaseInsensitive(local)),
     isIgnored: () => false,
   };
   await reloadIgnore(pair);
   return pair;
+}
+
+/** Entries of the folder looked at, at most, to tell whether it folds case. */
+const CASE_PROBES = 32;
+
+/**
+ * Whether the file system under `root` treats names that differ only by case as one name
+ * (APFS and NTFS by default, a casefolded ext4 folder): an entry is looked up under its
+ * name with the case of its letters swapped, `.fos` first (it is there after the first
+ * sync), then the first entries of the folder. Found as the same file: case-insensitive;
+ * not found, or another file: case-sensitive. Writes nothing. With nothing to look at (an
+ * empty or missing folder), the platform's default: case-insensitive on macOS and Windows.
+ */
+export async function detectCaseInsensitive(root: string): Promise<boolean> {
+  const names = [FOS_DIR];
+  try {
+    const dir = await opendir(root);
+    for await (const entry of dir) {
+      names.push(entry.name);
+      if (names.length > CASE_PROBES) break;
+    }
+  } catch {
+    // A missing or unreadable root: `.fos` alone, then the platform's default.
+  }
+  for (const name of names) {
+    const swapped = swapCase(name);
+    if (swapped === name) continue;
+    const [original, other] = await Promise.all([lstat(join(root, name)).catch(() => null), lstat(join(root, swapped)).catch(() => null)]);
+    if (original === null) continue;
+    return other !== null && other.ino === original.ino && other.dev === original.dev;
+  }
+  return process.platform === 'darwin' || process.platform === 'win32';
+}
+
+function swapCase(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    const upper = ch.toUpperCase();
+    out += upper === ch ? ch.toLowerCase() : upper;
+  }
+  return out;
 }
 
 /** Rereads `.fosignore` (after it changed). A missing root keeps the config's rules only. */
