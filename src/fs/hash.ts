@@ -17,8 +17,14 @@ export interface HashOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Bytes per read when hashing a file. 1 MiB reads cost a sixteenth of the calls and
+ * promise turns of the stream's 64 KiB default; SHA-256 then runs at memory speed.
+ */
+const HASH_READ_BYTES = 1024 * 1024;
+
 async function feed(hash: Hash, path: string, signal: AbortSignal | undefined): Promise<number> {
-  const stream = createReadStream(path, signal === undefined ? {} : { signal });
+  const stream = createReadStream(path, { highWaterMark: HASH_READ_BYTES, ...(signal === undefined ? {} : { signal }) });
   let bytes = 0;
   for await (const chunk of stream) {
     const buf = chunk as Buffer;
@@ -123,12 +129,15 @@ export class HashingWriter {
    */
   async write(data: Uint8Array): Promise<void> {
     if (this.#digest !== undefined) throw new FosError('FOS_ERR_STORE_WRITE', 'write after finish');
+    // The write goes to libuv's thread pool first and the hash runs on this thread while
+    // it is under way: the two overlap instead of taking turns.
+    const written = this.#file.write(data);
+    this.#hash.update(data);
     try {
-      await this.#file.write(data);
+      await written;
     } catch (err) {
       throw storageError(err, `cannot write ${this.path}`);
     }
-    this.#hash.update(data);
     this.#bytes += data.length;
   }
 
