@@ -57,6 +57,8 @@ export interface Negotiated {
   readonly windowBytes: number;
   /** Both sides support gzip. */
   readonly gzip: boolean;
+  /** Both sides support brotli frames (preferred over gzip when compressing). */
+  readonly brotli: boolean;
 }
 
 /** Progress of one transfer, reported as bytes are acknowledged or written. */

@@ -6,11 +6,11 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { promisify } from 'node:util';
-import { gzip, constants as zlibConstants } from 'node:zlib';
 import { FosError, errnoCode } from '../errors.js';
-import { FLAG_GZIP, REPLY, REQUEST } from '../protocol/constants.js';
+import { REPLY, REQUEST } from '../protocol/constants.js';
 import { encodeFrameHeader } from '../protocol/encode.js';
+import { packFrame } from '../protocol/frame-compression.js';
+import type { FrameCompression, PackedFrame } from '../protocol/frame-compression.js';
 import type { LineMessage, Message } from '../protocol/frame-decoder.js';
 import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.js';
 import type { Entry } from '../protocol/types.js';
@@ -20,13 +20,17 @@ import { expectHead, protocolError } from './replies.js';
 import type { Connection } from './connection.js';
 import type { ProgressFn } from './types.js';
 
-const gzipAsync = promisify(gzip);
-
 /** Bytes read from the file per read call: several chunks, so reads are few and large. */
 const READ_BYTES = 1024 * 1024;
 
-/** After a chunk that gzip does not shrink, this many chunks go plain without trying. */
-const GZIP_BACKOFF_CHUNKS = 16;
+/** After a chunk that compression does not shrink, this many chunks go plain without trying. */
+const COMPRESS_BACKOFF_CHUNKS = 16;
+
+/**
+ * Chunks compressing at once (on the thread pool) ahead of the one being sent: one at a
+ * time, compression would set the pace and leave the second core idle.
+ */
+const COMPRESS_AHEAD_CHUNKS = 4;
 
 /** Options of `uploadFile`. */
 export interface UploadOptions {
@@ -39,7 +43,7 @@ export interface UploadOptions {
   readonly mtimeMs?: number;
   readonly onProgress?: ProgressFn;
   readonly signal?: AbortSignal;
-  /** gzip the chunks that shrink, when the server supports it (default false). */
+  /** Compress the chunks that shrink (brotli, else gzip), when the server supports it (default false). */
   readonly compress?: boolean;
   /**
    * Told when the server committed a complete, verified version but the local file
@@ -72,18 +76,19 @@ export async function uploadFile(
     if (!before.isFile()) throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `${localPath} is not a regular file`);
     const sha256 = await sha256File(localPath, signal === undefined ? {} : { signal });
     const size = before.size;
-    const gzipOk = options.compress === true && connection.negotiated.gzip;
+    const { negotiated } = connection;
+    const method: FrameCompression | null = options.compress !== true ? null : negotiated.brotli ? 'br' : negotiated.gzip ? 'gzip' : null;
     const request: Record<string, unknown> = {
       path: remotePath,
       size,
       sha256,
       mtimeMs: options.mtimeMs ?? Math.round(before.mtimeMs),
       ...(options.baseRev === undefined ? {} : { baseRev: options.baseRev }),
-      ...(gzipOk ? { compress: true } : {}),
+      ...(method !== null ? { compress: true } : {}),
     };
     const ready = decodeReply(replySchemas.ready, expectHead(await connection.request(REQUEST.upload, request, signal), REPLY.ready));
     if (ready.offset > size) throw connection.breakWith(protocolError(`READY offset ${ready.offset} is past the size ${size}`));
-    const sender = new WindowSender(connection, file, { localPath, size, offset: ready.offset, gzip: gzipOk, options });
+    const sender = new WindowSender(connection, file, { localPath, size, offset: ready.offset, method, options });
     try {
       await sender.sendAll();
       // Size or mtime moved: the server will answer CHECKSUM and discard its partial copy.
@@ -108,7 +113,8 @@ interface SenderSettings {
   readonly localPath: string;
   readonly size: number;
   readonly offset: number;
-  readonly gzip: boolean;
+  /** How chunks are compressed; null: sent plain. */
+  readonly method: FrameCompression | null;
   readonly options: UploadOptions;
 }
 
@@ -134,23 +140,38 @@ class WindowSender {
     const { size } = this.#settings;
     const { chunkBytes } = this.#connection.negotiated;
     const readBytes = Math.max(chunkBytes, Math.floor(READ_BYTES / chunkBytes) * chunkBytes);
+    // Chunks read and being encoded, oldest first: compression of the next few runs on
+    // the thread pool while this one goes out.
+    const ahead: { readonly length: number; readonly frame: Promise<PackedFrame> }[] = [];
     let position = this.#sent;
     let nextRead = position < size ? this.#read(position, Math.min(readBytes, size - position)) : null;
-    while (nextRead !== null) {
-      const block = await nextRead;
-      position += block.length;
-      // Read the next block while this one goes out.
-      nextRead = position < size ? this.#read(position, Math.min(readBytes, size - position)) : null;
-      try {
-        for (let at = 0; at < block.length; at += chunkBytes) {
-          await this.#sendChunk(block.subarray(at, Math.min(at + chunkBytes, block.length)));
+    try {
+      while (nextRead !== null || ahead.length > 0) {
+        while (nextRead !== null && ahead.length < this.#depth()) {
+          const block = await nextRead;
+          position += block.length;
+          // Read the next block while this one is encoded and goes out.
+          nextRead = position < size ? this.#read(position, Math.min(readBytes, size - position)) : null;
+          for (let at = 0; at < block.length; at += chunkBytes) {
+            const chunk = block.subarray(at, Math.min(at + chunkBytes, block.length));
+            const frame = this.#encode(chunk);
+            frame.catch(() => undefined);
+            ahead.push({ length: chunk.length, frame });
+          }
         }
-      } catch (err) {
-        // Let the read in flight settle before the caller closes the file.
-        await nextRead?.catch(() => undefined);
-        throw err;
+        const next = ahead.shift();
+        if (next !== undefined) await this.#sendChunk(next.length, await next.frame);
       }
+    } catch (err) {
+      // Let the read in flight settle before the caller closes the file.
+      await nextRead?.catch(() => undefined);
+      throw err;
     }
+  }
+
+  /** Chunks kept encoding ahead: several while compressing, none otherwise. */
+  #depth(): number {
+    return this.#settings.method === null ? 1 : COMPRESS_AHEAD_CHUNKS;
   }
 
   /** Sends EOF and reads acknowledgements until the final OK. @throws the server's error. */
@@ -168,33 +189,32 @@ class WindowSender {
     }
   }
 
-  async #sendChunk(chunk: Buffer): Promise<void> {
+  async #sendChunk(length: number, frame: PackedFrame): Promise<void> {
     const { chunkBytes, windowBytes } = this.#connection.negotiated;
     const { signal } = this.#settings.options;
     this.#takeQueuedAcks();
-    while (this.#sent - this.#acked + chunk.length > windowBytes) {
+    while (this.#sent - this.#acked + length > windowBytes) {
       const line = await this.#nextLine();
       if (line.head !== REPLY.ack) throw this.#connection.breakWith(protocolError(`expected ${REPLY.ack}, got ${line.head}`));
       this.#onAck(line);
     }
-    const { flags, payload } = await this.#encode(chunk);
-    const flowing = this.#connection.writeAll([encodeFrameHeader(flags, payload.length), payload]);
-    this.#sent += chunk.length;
+    const flowing = this.#connection.writeAll([encodeFrameHeader(frame.flags, frame.payload.length), frame.payload]);
+    this.#sent += length;
     // The window bounds memory; waiting for 'drain' beyond a couple of chunks keeps the
     // socket's own buffer small without a wait per chunk.
     if (!flowing && this.#connection.writableBytes > 2 * chunkBytes) await this.#connection.drain(signal);
   }
 
-  async #encode(chunk: Buffer): Promise<{ flags: number; payload: Buffer }> {
-    if (!this.#settings.gzip) return { flags: 0, payload: chunk };
+  async #encode(chunk: Buffer): Promise<PackedFrame> {
+    const { method } = this.#settings;
+    if (method === null) return { flags: 0, payload: chunk };
     if (this.#plainChunks > 0) {
       this.#plainChunks -= 1;
       return { flags: 0, payload: chunk };
     }
-    const packed = await gzipAsync(chunk, { level: zlibConstants.Z_BEST_SPEED });
-    if (packed.length < chunk.length - (chunk.length >> 4)) return { flags: FLAG_GZIP, payload: packed };
-    this.#plainChunks = GZIP_BACKOFF_CHUNKS;
-    return { flags: 0, payload: chunk };
+    const frame = await packFrame(chunk, method);
+    if (frame.flags === 0) this.#plainChunks = COMPRESS_BACKOFF_CHUNKS;
+    return frame;
   }
 
   #takeQueuedAcks(): void {

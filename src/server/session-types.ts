@@ -51,6 +51,8 @@ export interface Negotiated {
   readonly chunkBytes: number;
   readonly windowBytes: number;
   readonly gzip: boolean;
+  /** Both sides support brotli frames (HELLO `compress` holds `br`). */
+  readonly brotli: boolean;
 }
 
 /** What an operation handler works with. */

@@ -2,21 +2,23 @@
  * UPLOAD over FOS/2: READY with the offset already held, then data frames acknowledged as
  * they are written (the client keeps a window in flight), then EOF and the commit.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { FosError, asFosError } from '../errors.js';
-import { FLAG_GZIP, REPLY } from '../protocol/constants.js';
-import type { DataMessage } from '../protocol/frame-decoder.js';
+import { REPLY } from '../protocol/constants.js';
+import { unpackFrame } from '../protocol/frame-compression.js';
 import type { RequestArgs } from '../protocol/messages.js';
 import { errorReplyBody } from '../protocol/messages.js';
 import { NO_QUOTA } from './storage.js';
-import type { Negotiated, OpContext, OpResult } from './session-types.js';
+import type { OpContext, OpResult } from './session-types.js';
 import type { Quota } from './types.js';
-
-const gunzipAsync = promisify(gunzip);
 
 /** Chunk writes queued at once before the next frame waits for the oldest. */
 const MAX_PENDING_WRITES = 4;
+
+/**
+ * Compressed frames decoding at once (on the thread pool) before the oldest is written:
+ * one at a time, decompression would set the pace of a compressed upload.
+ */
+const MAX_PENDING_UNPACKS = 4;
 
 /**
  * Runs one upload. Errors before READY and after EOF are thrown (the session answers ERR
@@ -36,33 +38,54 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
   metrics?.activeTransfers.inc();
   let bytes = 0;
   const pending: Promise<void>[] = [];
+  // Frames being decompressed, oldest first; each is written in the order it came.
+  const unpacking: Promise<Buffer>[] = [];
+  // The first frame that fails to decode ends the wait for the next message: the client
+  // may be waiting for the answer instead of sending more.
+  let onUnpackFailed: (err: unknown) => void = () => undefined;
+  const unpackFailed = new Promise<never>((_resolve, reject) => {
+    onUnpackFailed = reject;
+  });
+  unpackFailed.catch(() => undefined);
+  const writeNext = async (): Promise<void> => {
+    const chunk = await (unpacking.shift() as Promise<Buffer>);
+    // Holding the acknowledgement back slows the client to the user's upload rate.
+    await services.uploadThrottle?.take(user, chunk.length);
+    // The write is queued, not awaited: the next frame is read and hashed while this
+    // one goes to disk. Each chunk is acknowledged once written, in order.
+    const written = sink.write(chunk).then(() => {
+      wire.sendLine(REPLY.ack, { offset: sink.received });
+    });
+    written.catch(() => undefined);
+    pending.push(written);
+    bytes += chunk.length;
+    metrics?.bytesIn.inc(chunk.length);
+    if (pending.length > MAX_PENDING_WRITES) await pending.shift();
+  };
   try {
     wire.sendLine(REPLY.ready, { offset: sink.offset });
     for (;;) {
       let message;
       try {
-        message = await wire.next(services.settings.idleTimeoutMs);
+        const next = wire.next(services.settings.idleTimeoutMs);
+        message = await (unpacking.length === 0 ? next : Promise.race([next, unpackFailed]));
         if (message.kind === 'data') {
-          const chunk = await unpack(message, negotiated);
-          // Holding the acknowledgement back slows the client to the user's upload rate.
-          await services.uploadThrottle?.take(user, chunk.length);
-          // The write is queued, not awaited: the next frame is read and hashed while this
-          // one goes to disk. Each chunk is acknowledged once written, in order.
-          const written = sink.write(chunk).then(() => {
-            wire.sendLine(REPLY.ack, { offset: sink.received });
-          });
-          written.catch(() => undefined);
-          pending.push(written);
-          bytes += chunk.length;
-          metrics?.bytesIn.inc(chunk.length);
-          if (pending.length > MAX_PENDING_WRITES) await pending.shift();
+          const unpacked = unpackFrame(message.flags, message.payload, negotiated, negotiated.chunkBytes);
+          unpacked.catch(onUnpackFailed);
+          unpacking.push(unpacked);
+          // A plain frame is ready at once; a compressed one may wait for the next few.
+          if (message.flags === 0 || unpacking.length > MAX_PENDING_UNPACKS) {
+            while (unpacking.length > (message.flags === 0 ? 0 : MAX_PENDING_UNPACKS)) await writeNext();
+          }
           continue;
         }
         if (message.kind !== 'line' || message.head !== REPLY.eof) {
           throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', 'expected a data frame or EOF during an upload');
         }
+        while (unpacking.length > 0) await writeNext();
         await Promise.all(pending.splice(0));
       } catch (err) {
+        await Promise.allSettled(unpacking.splice(0));
         await Promise.allSettled(pending.splice(0));
         // Whatever arrived intact is a valid prefix of the file: keep it for a resume.
         await sink.suspend();
@@ -87,28 +110,4 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
 async function quotaOf(ctx: OpContext): Promise<Quota> {
   const account = await ctx.services.store.getUser(ctx.user);
   return account === null ? NO_QUOTA : { quotaBytes: account.quotaBytes, quotaFiles: account.quotaFiles };
-}
-
-/**
- * The file bytes of a data frame, decompressed when flagged, never more than one chunk.
- * @throws FosError `FOS_ERR_PROTO_BAD_REQUEST` for unknown flags, gzip that was not
- * negotiated or does not decode; `FOS_ERR_PROTO_FRAME_TOO_LARGE` over the chunk size.
- */
-async function unpack(message: DataMessage, negotiated: Negotiated): Promise<Buffer> {
-  if ((message.flags & ~FLAG_GZIP) !== 0) {
-    throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `unknown data frame flags 0x${message.flags.toString(16)}`);
-  }
-  if ((message.flags & FLAG_GZIP) === 0) {
-    if (message.payload.length > negotiated.chunkBytes) {
-      throw new FosError('FOS_ERR_PROTO_FRAME_TOO_LARGE', `a data frame holds more than the chunk size of ${negotiated.chunkBytes}`);
-    }
-    return message.payload;
-  }
-  if (!negotiated.gzip) throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', 'a gzip frame, but gzip was not negotiated');
-  try {
-    // The output bound stops a small frame from inflating into a huge one.
-    return await gunzipAsync(message.payload, { maxOutputLength: negotiated.chunkBytes });
-  } catch (err) {
-    throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `a gzip frame does not decode to at most ${negotiated.chunkBytes} bytes`, { cause: err });
-  }
 }
