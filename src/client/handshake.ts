@@ -5,6 +5,7 @@
 import { FosError } from '../errors.js';
 import {
   COMPRESSION,
+  FEATURE,
   DEFAULT_CHUNK_BYTES,
   DEFAULT_WINDOW_BYTES,
   MAX_CHUNK_BYTES,
@@ -42,6 +43,7 @@ export async function handshake(
     chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
     compress: options.gzip === false ? [] : [COMPRESSION.brotli, COMPRESSION.gzip],
+    features: options.delta === false ? [] : [FEATURE.delta],
   };
   const hello = decodeReply(replySchemas.hello, expectHead(await connection.request(REQUEST.hello, offer, signal), REPLY.hello));
   if (hello.version !== PROTOCOL_VERSION) {
@@ -54,6 +56,7 @@ export async function handshake(
     windowBytes: Math.min(MAX_WINDOW_BYTES, Math.max(chunkBytes, hello.windowBytes)),
     gzip: offer.compress.includes(COMPRESSION.gzip) && hello.compress.includes(COMPRESSION.gzip),
     brotli: offer.compress.includes(COMPRESSION.brotli) && hello.compress.includes(COMPRESSION.brotli),
+    delta: offer.features.includes(FEATURE.delta) && hello.features?.includes(FEATURE.delta) === true,
   });
   const { credentials } = options;
   const auth = credentials.kind === 'password' ? { user: credentials.user, password: credentials.password } : { token: credentials.token };

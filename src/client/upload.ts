@@ -7,14 +7,16 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { FosError, errnoCode } from '../errors.js';
-import { REPLY, REQUEST } from '../protocol/constants.js';
+import { REPLY, REQUEST, TRANSFER_LINE } from '../protocol/constants.js';
 import { encodeFrameHeader } from '../protocol/encode.js';
 import { packFrame } from '../protocol/frame-compression.js';
 import type { FrameCompression, PackedFrame } from '../protocol/frame-compression.js';
 import type { LineMessage, Message } from '../protocol/frame-decoder.js';
 import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.js';
 import type { Entry } from '../protocol/types.js';
-import { sha256File } from '../fs/hash.js';
+import { sha256File, sha256FileBlocks } from '../fs/hash.js';
+import { deltaBlockBytes, planDelta } from './delta-plan.js';
+import type { DeltaRange } from './delta-plan.js';
 import { throwIfAborted } from './clock.js';
 import { expectHead, protocolError } from './replies.js';
 import type { Connection } from './connection.js';
@@ -52,6 +54,12 @@ export interface UploadOptions {
    * caller keeping a manifest must record it, or the next pass sees two new versions.
    */
   readonly onCommittedThenChanged?: (entry: Entry) => void;
+  /**
+   * With a numeric `baseRev` and a server that supports it, send only the blocks that
+   * differ from that version (default true); otherwise, or when the server's version is
+   * another, every byte goes.
+   */
+  readonly delta?: boolean;
 }
 
 /**
@@ -74,9 +82,9 @@ export async function uploadFile(
   try {
     const before = await file.stat();
     if (!before.isFile()) throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `${localPath} is not a regular file`);
-    const sha256 = await sha256File(localPath, signal === undefined ? {} : { signal });
     const size = before.size;
     const { negotiated } = connection;
+    const { sha256, delta } = await prepare(connection, localPath, remotePath, size, options);
     const method: FrameCompression | null = options.compress !== true ? null : negotiated.brotli ? 'br' : negotiated.gzip ? 'gzip' : null;
     const request: Record<string, unknown> = {
       path: remotePath,
@@ -85,12 +93,14 @@ export async function uploadFile(
       mtimeMs: options.mtimeMs ?? Math.round(before.mtimeMs),
       ...(options.baseRev === undefined ? {} : { baseRev: options.baseRev }),
       ...(method !== null ? { compress: true } : {}),
+      ...(delta === null ? {} : { delta: { rev: delta.rev, blockBytes: delta.blockBytes } }),
     };
     const ready = decodeReply(replySchemas.ready, expectHead(await connection.request(REQUEST.upload, request, signal), REPLY.ready));
     if (ready.offset > size) throw connection.breakWith(protocolError(`READY offset ${ready.offset} is past the size ${size}`));
     const sender = new WindowSender(connection, file, { localPath, size, offset: ready.offset, method, options });
     try {
-      await sender.sendAll();
+      if (ready.delta === true && delta !== null) await sender.sendDelta(delta.ranges);
+      else await sender.sendAll();
       // Size or mtime moved: the server will answer CHECKSUM and discard its partial copy.
       const changed = await hasChanged(file, before);
       const entry = await sender.finish();
@@ -106,6 +116,60 @@ export async function uploadFile(
     }
   } finally {
     await file.close();
+  }
+}
+
+/** A delta upload's plan: the base revision, the block size and the ranges. */
+interface DeltaUpload {
+  readonly rev: number;
+  readonly blockBytes: number;
+  readonly ranges: readonly DeltaRange[];
+}
+
+/**
+ * The file's SHA-256 and, when a delta upload is possible, its plan: the server's block
+ * hashes of `baseRev` are asked for while the file is hashed block by block.
+ * @throws connection errors and local read errors; a server that cannot give the blocks
+ * (no such version, no feature) only means no delta.
+ */
+async function prepare(
+  connection: Connection,
+  localPath: string,
+  remotePath: string,
+  size: number,
+  options: UploadOptions,
+): Promise<{ sha256: string; delta: DeltaUpload | null }> {
+  const { signal, baseRev } = options;
+  const hashOptions = signal === undefined ? {} : { signal };
+  if (typeof baseRev !== 'number' || options.delta === false || !connection.negotiated.delta) {
+    return { sha256: await sha256File(localPath, hashOptions), delta: null };
+  }
+  const blockBytes = deltaBlockBytes(size);
+  const remote = baseBlocks(connection, remotePath, blockBytes, signal);
+  const local = await sha256FileBlocks(localPath, blockBytes, hashOptions).catch(async (err: unknown) => {
+    await remote.catch(() => undefined);
+    throw err;
+  });
+  const base = await remote;
+  if (base === null || base.rev !== baseRev || local.size !== size) return { sha256: local.sha256, delta: null };
+  return { sha256: local.sha256, delta: { rev: base.rev, blockBytes, ranges: planDelta(local, base, blockBytes) } };
+}
+
+/** The server's block hashes of `remotePath`, or null when it cannot give them. */
+async function baseBlocks(
+  connection: Connection,
+  remotePath: string,
+  blockBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<{ rev: number; size: number; blocks: readonly string[] } | null> {
+  try {
+    const line = expectHead(await connection.request(REQUEST.blocks, { path: remotePath, blockBytes }, signal), REPLY.ok);
+    const reply = decodeReply(replySchemas.blocks, line);
+    return reply.blockBytes === blockBytes ? reply : null;
+  } catch (err) {
+    // An ERR reply leaves the connection usable: upload every byte instead.
+    if (err instanceof FosError && connection.isUsable) return null;
+    throw err;
   }
 }
 
@@ -169,6 +233,31 @@ class WindowSender {
     }
   }
 
+  /**
+   * Sends a delta upload from offset 0: `COPY` lines for the ranges the base holds (cut to
+   * half a window each, so one never waits for itself), data frames for the others.
+   */
+  async sendDelta(ranges: readonly DeltaRange[]): Promise<void> {
+    const { chunkBytes, windowBytes } = this.#connection.negotiated;
+    const copyBytes = Math.max(chunkBytes, Math.floor(windowBytes / 2));
+    for (const range of ranges) {
+      const end = range.offset + range.length;
+      if (range.isCopy) {
+        for (let at = range.offset; at < end; at += copyBytes) {
+          const length = Math.min(copyBytes, end - at);
+          await this.#waitForWindow(length);
+          this.#connection.sendLine(TRANSFER_LINE.copy, { offset: at, length });
+          this.#sent += length;
+        }
+        continue;
+      }
+      for (let at = range.offset; at < end; at += chunkBytes) {
+        const chunk = await this.#read(at, Math.min(chunkBytes, end - at));
+        await this.#sendChunk(chunk.length, await this.#encode(chunk));
+      }
+    }
+  }
+
   /** Chunks kept encoding ahead: several while compressing, none otherwise. */
   #depth(): number {
     return this.#settings.method === null ? 1 : COMPRESS_AHEAD_CHUNKS;
@@ -190,19 +279,25 @@ class WindowSender {
   }
 
   async #sendChunk(length: number, frame: PackedFrame): Promise<void> {
-    const { chunkBytes, windowBytes } = this.#connection.negotiated;
+    const { chunkBytes } = this.#connection.negotiated;
     const { signal } = this.#settings.options;
+    await this.#waitForWindow(length);
+    const flowing = this.#connection.writeAll([encodeFrameHeader(frame.flags, frame.payload.length), frame.payload]);
+    this.#sent += length;
+    // The window bounds memory; waiting for 'drain' beyond a couple of chunks keeps the
+    // socket's own buffer small without a wait per chunk.
+    if (!flowing && this.#connection.writableBytes > 2 * chunkBytes) await this.#connection.drain(signal);
+  }
+
+  /** Reads acknowledgements until `length` more bytes fit in the window. */
+  async #waitForWindow(length: number): Promise<void> {
+    const { windowBytes } = this.#connection.negotiated;
     this.#takeQueuedAcks();
     while (this.#sent - this.#acked + length > windowBytes) {
       const line = await this.#nextLine();
       if (line.head !== REPLY.ack) throw this.#connection.breakWith(protocolError(`expected ${REPLY.ack}, got ${line.head}`));
       this.#onAck(line);
     }
-    const flowing = this.#connection.writeAll([encodeFrameHeader(frame.flags, frame.payload.length), frame.payload]);
-    this.#sent += length;
-    // The window bounds memory; waiting for 'drain' beyond a couple of chunks keeps the
-    // socket's own buffer small without a wait per chunk.
-    if (!flowing && this.#connection.writableBytes > 2 * chunkBytes) await this.#connection.drain(signal);
   }
 
   async #encode(chunk: Buffer): Promise<PackedFrame> {

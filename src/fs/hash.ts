@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { FosError } from '../errors.js';
+import { BLOCK_HASH_HEX } from '../protocol/constants.js';
 import { nodeFs, storageError } from './fs.js';
 import type { Fs, WritableFile } from './fs.js';
 
@@ -54,6 +55,55 @@ export async function sha256File(path: string, options: HashOptions = {}): Promi
     rethrow(err, signal, `cannot hash ${path}`);
   }
   return hash.digest('hex');
+}
+
+/** The hash a BLOCKS reply gives a delta block: its SHA-256, cut to BLOCK_HASH_HEX hex digits. */
+export function blockHash(block: Uint8Array): string {
+  return createHash('sha256').update(block).digest('hex').slice(0, BLOCK_HASH_HEX);
+}
+
+/** A file's SHA-256 and the hashes of its delta blocks. */
+export interface BlockHashes {
+  readonly sha256: string;
+  readonly size: number;
+  readonly blocks: readonly string[];
+}
+
+/**
+ * The SHA-256 of a file and of each of its `blockBytes` blocks, in one read of the file.
+ * @throws as `sha256File` does.
+ */
+export async function sha256FileBlocks(path: string, blockBytes: number, options: HashOptions = {}): Promise<BlockHashes> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const whole = createHash('sha256');
+  const blocks: string[] = [];
+  let block = createHash('sha256');
+  let inBlock = 0;
+  let size = 0;
+  try {
+    const stream = createReadStream(path, { highWaterMark: Math.min(blockBytes, HASH_READ_BYTES), ...(signal === undefined ? {} : { signal }) });
+    for await (const chunk of stream) {
+      let buf = chunk as Buffer;
+      whole.update(buf);
+      size += buf.length;
+      while (buf.length > 0) {
+        const take = Math.min(buf.length, blockBytes - inBlock);
+        block.update(buf.subarray(0, take));
+        inBlock += take;
+        buf = buf.subarray(take);
+        if (inBlock === blockBytes) {
+          blocks.push(block.digest('hex').slice(0, BLOCK_HASH_HEX));
+          block = createHash('sha256');
+          inBlock = 0;
+        }
+      }
+    }
+  } catch (err) {
+    rethrow(err, signal, `cannot hash ${path}`);
+  }
+  if (inBlock > 0) blocks.push(block.digest('hex').slice(0, BLOCK_HASH_HEX));
+  return { sha256: whole.digest('hex'), size, blocks };
 }
 
 /** Hex SHA-256 of bytes in memory. */

@@ -55,8 +55,37 @@ export const REQUEST = {
   held: 'HELD',
   approve: 'APPROVE',
   reject: 'REJECT',
+  blocks: 'BLOCKS',
   quit: 'QUIT',
 } as const;
+
+/** Lines a client sends inside a transfer, besides data frames and `EOF`. */
+export const TRANSFER_LINE = {
+  /** Delta upload: the next bytes are the base version's bytes at the same offset. */
+  copy: 'COPY',
+} as const;
+
+/** Optional features a HELLO may name (`features`); a peer uses one only when both named it. */
+export const FEATURE = {
+  /** `BLOCKS` and delta uploads (`UPLOAD` with `delta`, `COPY` lines). */
+  delta: 'delta',
+} as const;
+
+/** Smallest delta block; a file gets larger blocks when it would have more than MAX_DELTA_BLOCKS. */
+export const DELTA_BLOCK_BYTES = 1024 * 1024;
+
+/** Largest delta block a client may ask for. */
+export const MAX_DELTA_BLOCK_BYTES = 64 * 1024 * 1024;
+
+/** Most block hashes one `BLOCKS` reply carries (about 1.2 MB of JSON). */
+export const MAX_DELTA_BLOCKS = 32_768;
+
+/**
+ * Hex digits kept of each block's SHA-256. Block hashes only pick which blocks to copy;
+ * the whole file's SHA-256 still decides whether the upload commits, so a collision costs
+ * a CHECKSUM and a full upload, never a wrong file.
+ */
+export const BLOCK_HASH_HEX = 32;
 
 /** Reply heads (server to client), the seed's words where they fit. */
 export const REPLY = {

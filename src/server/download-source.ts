@@ -56,6 +56,18 @@ export function createDownloadSource(handle: FileHandle, entry: Entry, offset: n
       if (position < end) start(Math.min(maxBytes, end - position));
       return piece;
     },
+    async readAt(at, size) {
+      let piece: Buffer;
+      try {
+        piece = await readAt(at, size);
+      } catch (err) {
+        throw storageError(err, `cannot read ${JSON.stringify(entry.path)}`);
+      }
+      if (piece.length !== size) {
+        throw storageError(new Error('the file is shorter than its entry'), `cannot read ${JSON.stringify(entry.path)}`);
+      }
+      return piece;
+    },
     close() {
       closed ??= (async () => {
         const pending: { readonly promise: Promise<Buffer> } | null = ahead;

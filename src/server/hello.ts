@@ -3,7 +3,7 @@
  * protocol's limits, and the compression methods both support. Pure.
  */
 import { FosError } from '../errors.js';
-import { COMPRESSION, MAX_CHUNK_BYTES, MAX_WINDOW_BYTES, MIN_CHUNK_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { COMPRESSION, FEATURE, MAX_CHUNK_BYTES, MAX_WINDOW_BYTES, MIN_CHUNK_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { RequestArgs } from '../protocol/messages.js';
 import type { Negotiated } from './session-types.js';
 
@@ -27,7 +27,8 @@ export function negotiate(hello: RequestArgs<'HELLO'>, offer: HelloOffer): Negot
   const windowBytes = clamp(Math.min(hello.windowBytes ?? offer.windowBytes, offer.windowBytes), chunkBytes, MAX_WINDOW_BYTES);
   const gzip = hello.compress?.includes(COMPRESSION.gzip) === true;
   const brotli = hello.compress?.includes(COMPRESSION.brotli) === true;
-  return { chunkBytes, windowBytes, gzip, brotli };
+  const delta = hello.features?.includes(FEATURE.delta) === true;
+  return { chunkBytes, windowBytes, gzip, brotli, delta };
 }
 
 function clamp(value: number, low: number, high: number): number {

@@ -53,6 +53,8 @@ export interface Negotiated {
   readonly gzip: boolean;
   /** Both sides support brotli frames (HELLO `compress` holds `br`). */
   readonly brotli: boolean;
+  /** Both sides named the `delta` feature: BLOCKS and delta uploads. */
+  readonly delta: boolean;
 }
 
 /** What an operation handler works with. */

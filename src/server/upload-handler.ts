@@ -3,13 +3,14 @@
  * they are written (the client keeps a window in flight), then EOF and the commit.
  */
 import { FosError, asFosError } from '../errors.js';
-import { REPLY } from '../protocol/constants.js';
+import { REPLY, TRANSFER_LINE } from '../protocol/constants.js';
+import type { LineMessage } from '../protocol/frame-decoder.js';
 import { unpackFrame } from '../protocol/frame-compression.js';
 import type { RequestArgs } from '../protocol/messages.js';
-import { errorReplyBody } from '../protocol/messages.js';
+import { copyLineSchema, decodeReply, errorReplyBody } from '../protocol/messages.js';
 import { NO_QUOTA } from './storage.js';
 import type { OpContext, OpResult } from './session-types.js';
-import type { Quota } from './types.js';
+import type { DownloadSource, Quota } from './types.js';
 
 /** Chunk writes queued at once before the next frame waits for the oldest. */
 const MAX_PENDING_WRITES = 4;
@@ -19,6 +20,15 @@ const MAX_PENDING_WRITES = 4;
  * one at a time, decompression would set the pace of a compressed upload.
  */
 const MAX_PENDING_UNPACKS = 4;
+
+/** Bytes of the base read per piece of a `COPY`. */
+const COPY_READ_BYTES = 1024 * 1024;
+
+/** A piece of the new file on its way to the sink: from the wire, or copied from the base. */
+interface Piece {
+  readonly bytes: Promise<Buffer>;
+  readonly isCopy: boolean;
+}
 
 /**
  * Runs one upload. Errors before READY and after EOF are thrown (the session answers ERR
@@ -34,12 +44,16 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
     { path: args.path, size: args.size, sha256: args.sha256, mtimeMs: args.mtimeMs, baseRev: args.baseRev },
     quota,
   );
+  // A delta upload copies unchanged blocks from the version it was computed against; any
+  // other state (no such version any more, a resumed partial file) gets a plain upload.
+  const base = args.delta !== undefined && negotiated.delta && sink.offset === 0 ? await openBase(ctx, args.path, args.delta.rev) : null;
   const metrics = services.metrics;
   metrics?.activeTransfers.inc();
   let bytes = 0;
   const pending: Promise<void>[] = [];
-  // Frames being decompressed, oldest first; each is written in the order it came.
-  const unpacking: Promise<Buffer>[] = [];
+  // Frames being decompressed and base pieces being read, oldest first; each is written
+  // in the order it came.
+  const unpacking: Piece[] = [];
   // The first frame that fails to decode ends the wait for the next message: the client
   // may be waiting for the answer instead of sending more.
   let onUnpackFailed: (err: unknown) => void = () => undefined;
@@ -48,9 +62,10 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
   });
   unpackFailed.catch(() => undefined);
   const writeNext = async (): Promise<void> => {
-    const chunk = await (unpacking.shift() as Promise<Buffer>);
+    const piece = unpacking.shift() as Piece;
+    const chunk = await piece.bytes;
     // Holding the acknowledgement back slows the client to the user's upload rate.
-    await services.uploadThrottle?.take(user, chunk.length);
+    if (!piece.isCopy) await services.uploadThrottle?.take(user, chunk.length);
     // The write is queued, not awaited: the next frame is read and hashed while this
     // one goes to disk. Each chunk is acknowledged once written, in order.
     const written = sink.write(chunk).then(() => {
@@ -59,11 +74,11 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
     written.catch(() => undefined);
     pending.push(written);
     bytes += chunk.length;
-    metrics?.bytesIn.inc(chunk.length);
+    if (!piece.isCopy) metrics?.bytesIn.inc(chunk.length);
     if (pending.length > MAX_PENDING_WRITES) await pending.shift();
   };
   try {
-    wire.sendLine(REPLY.ready, { offset: sink.offset });
+    wire.sendLine(REPLY.ready, { offset: sink.offset, ...(base === null ? {} : { delta: true }) });
     for (;;) {
       let message;
       try {
@@ -72,10 +87,21 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
         if (message.kind === 'data') {
           const unpacked = unpackFrame(message.flags, message.payload, negotiated, negotiated.chunkBytes);
           unpacked.catch(onUnpackFailed);
-          unpacking.push(unpacked);
+          unpacking.push({ bytes: unpacked, isCopy: false });
           // A plain frame is ready at once; a compressed one may wait for the next few.
           if (message.flags === 0 || unpacking.length > MAX_PENDING_UNPACKS) {
             while (unpacking.length > (message.flags === 0 ? 0 : MAX_PENDING_UNPACKS)) await writeNext();
+          }
+          continue;
+        }
+        if (message.kind === 'line' && message.head === TRANSFER_LINE.copy && base !== null) {
+          while (unpacking.length > 0) await writeNext();
+          const { offset, length } = copyRange(message, sink.offset + bytes, base.entry.size, args.size);
+          for (let at = offset; at < offset + length; at += COPY_READ_BYTES) {
+            const read = base.readAt(at, Math.min(COPY_READ_BYTES, offset + length - at));
+            read.catch(onUnpackFailed);
+            unpacking.push({ bytes: read, isCopy: true });
+            while (unpacking.length > MAX_PENDING_UNPACKS) await writeNext();
           }
           continue;
         }
@@ -104,7 +130,37 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
     }
   } finally {
     metrics?.activeTransfers.dec();
+    await base?.close();
   }
+}
+
+/** The version at `rev` under `path`, open for reading; null when that is not the current one. */
+async function openBase(ctx: OpContext, path: string, rev: number): Promise<DownloadSource | null> {
+  let source: DownloadSource;
+  try {
+    source = await ctx.services.storage.openDownload(ctx.user, path, { offset: 0 });
+  } catch (err) {
+    // No base to copy from (gone, a folder): the client sends every byte instead.
+    if (err instanceof FosError) return null;
+    throw err;
+  }
+  if (source.entry.rev === rev) return source;
+  await source.close();
+  return null;
+}
+
+/**
+ * The range a `COPY` line names, checked: it starts where the file has got to, and lies
+ * within both the base and the declared size.
+ * @throws FosError `FOS_ERR_PROTO_BAD_REQUEST` otherwise.
+ */
+function copyRange(line: LineMessage, position: number, baseSize: number, size: number): { offset: number; length: number } {
+  const { offset, length } = decodeReply(copyLineSchema, line);
+  if (offset !== position) throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `COPY at ${offset}, but the upload is at ${position}`);
+  if (offset + length > baseSize || offset + length > size) {
+    throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `COPY past the end of the base (${baseSize} bytes) or of the upload (${size})`);
+  }
+  return { offset, length };
 }
 
 async function quotaOf(ctx: OpContext): Promise<Quota> {
