@@ -102,6 +102,21 @@ describe('delta uploads', () => {
     expect((await serverCopy('delta/grow.bin')).equals(shrunk)).toBe(true);
   });
 
+  it('an unconditional upload over an existing file (fos upload) also sends only the change', async () => {
+    const old = randomBytes(6 * MiB);
+    await seed('delta/plain.bin', old);
+    const changed = Buffer.from(old);
+    randomBytes(1000).copy(changed, 4 * MiB + 3);
+    const source = join(scratch, 'plain.bin');
+    await writeFile(source, changed);
+    const { connection, sent } = await counted();
+    const entry = await uploadFile(connection, source, 'delta/plain.bin');
+    await connection.quit();
+    expect(entry.sha256).toBe(sha256(changed));
+    expect(sent()).toBeLessThan(DELTA_BLOCK_BYTES + 64 * 1024);
+    expect((await serverCopy('delta/plain.bin')).equals(changed)).toBe(true);
+  });
+
   it('sends every byte when the feature is not negotiated (an older peer)', async () => {
     const old = randomBytes(3 * MiB);
     const rev = await seed('delta/old-peer.bin', old);
@@ -124,9 +139,9 @@ describe('delta uploads', () => {
   });
 
   it('falls back safely when the base changed under the client: CONFLICT, nothing changes', async () => {
-    const first = randomBytes(3 * MiB);
+    const first = randomBytes(6 * MiB);
     const rev = await seed('delta/moved.bin', first);
-    const second = randomBytes(3 * MiB);
+    const second = randomBytes(6 * MiB);
     const other = join(scratch, 'moved-other.bin');
     await writeFile(other, second);
     const { connection: elsewhere } = await counted();

@@ -29,6 +29,12 @@ const READ_BYTES = 1024 * 1024;
 const COMPRESS_BACKOFF_CHUNKS = 16;
 
 /**
+ * Smallest file a delta upload is tried for: below a few blocks, the BLOCKS round trip and
+ * the second hash cost about what sending the file does.
+ */
+const MIN_DELTA_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
  * Chunks compressing at once (on the thread pool) ahead of the one being sent: one at a
  * time, compression would set the pace and leave the second core idle.
  */
@@ -55,9 +61,9 @@ export interface UploadOptions {
    */
   readonly onCommittedThenChanged?: (entry: Entry) => void;
   /**
-   * With a numeric `baseRev` and a server that supports it, send only the blocks that
-   * differ from that version (default true); otherwise, or when the server's version is
-   * another, every byte goes.
+   * Over a version the server has (a numeric `baseRev`, or no `baseRev` and a file at the
+   * path), send only the blocks that differ from it when the server supports it (default
+   * true); for a new path, a small file, or a version that moved on, every byte goes.
    */
   readonly delta?: boolean;
 }
@@ -139,11 +145,13 @@ async function prepare(
   size: number,
   options: UploadOptions,
 ): Promise<{ sha256: string; delta: DeltaUpload | null }> {
-  const { signal, baseRev } = options;
+  const { signal } = options;
   const hashOptions = signal === undefined ? {} : { signal };
-  if (typeof baseRev !== 'number' || options.delta === false || !connection.negotiated.delta) {
-    return { sha256: await sha256File(localPath, hashOptions), delta: null };
-  }
+  const isPossible = options.baseRev !== null && options.delta !== false && connection.negotiated.delta && size >= MIN_DELTA_FILE_BYTES;
+  // Without a base revision (an unconditional upload), the version to start from is
+  // whatever the path holds now, if anything.
+  const baseRev = !isPossible ? null : options.baseRev ?? (await currentRev(connection, remotePath, signal));
+  if (baseRev === null) return { sha256: await sha256File(localPath, hashOptions), delta: null };
   const blockBytes = deltaBlockBytes(size);
   const remote = baseBlocks(connection, remotePath, blockBytes, signal);
   const local = await sha256FileBlocks(localPath, blockBytes, hashOptions).catch(async (err: unknown) => {
@@ -153,6 +161,18 @@ async function prepare(
   const base = await remote;
   if (base === null || base.rev !== baseRev || local.size !== size) return { sha256: local.sha256, delta: null };
   return { sha256: local.sha256, delta: { rev: base.rev, blockBytes, ranges: planDelta(local, base, blockBytes) } };
+}
+
+/** The revision of the file at `remotePath`, or null when there is none. */
+async function currentRev(connection: Connection, remotePath: string, signal: AbortSignal | undefined): Promise<number | null> {
+  try {
+    const entry = decodeReply(replySchemas.entry, expectHead(await connection.request(REQUEST.stat, { path: remotePath }, signal), REPLY.ok)).entry;
+    return entry.kind === 'file' && !entry.deleted ? entry.rev : null;
+  } catch (err) {
+    // Nothing there (or no answer the upload could use): upload every byte.
+    if (err instanceof FosError && connection.isUsable) return null;
+    throw err;
+  }
 }
 
 /** The server's block hashes of `remotePath`, or null when it cannot give them. */
