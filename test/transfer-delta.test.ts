@@ -117,6 +117,17 @@ describe('delta uploads', () => {
     expect((await serverCopy('delta/plain.bin')).equals(changed)).toBe(true);
   });
 
+  it('a stale hash from the caller (a file rewritten with its old size and mtime) still uploads the real bytes', async () => {
+    const data = randomBytes(MiB + 1);
+    const source = join(scratch, 'stale-hash.bin');
+    await writeFile(source, data);
+    const { connection } = await counted();
+    const entry = await uploadFile(connection, source, 'delta/stale-hash.bin', { sha256: sha256(Buffer.from('an older version')) });
+    await connection.quit();
+    expect(entry.sha256).toBe(sha256(data));
+    expect((await serverCopy('delta/stale-hash.bin')).equals(data)).toBe(true);
+  });
+
   it('sends every byte when the feature is not negotiated (an older peer)', async () => {
     const old = randomBytes(3 * MiB);
     const rev = await seed('delta/old-peer.bin', old);

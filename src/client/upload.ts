@@ -66,6 +66,13 @@ export interface UploadOptions {
    * true); for a new path, a small file, or a version that moved on, every byte goes.
    */
   readonly delta?: boolean;
+  /**
+   * The file's SHA-256 when the caller just hashed it (the sync's scan), so the file is
+   * not read an extra time before it is sent. It is only what the upload declares: the
+   * server hashes what it receives, and a file that changed since gives
+   * `FOS_ERR_SYNC_LOCAL_CHANGED` as any change during an upload does.
+   */
+  readonly sha256?: string;
 }
 
 /**
@@ -117,12 +124,17 @@ export async function uploadFile(
       options.onProgress?.({ bytes: size, total: size });
       return entry;
     } catch (err) {
-      if (err instanceof FosError && err.code === 'FOS_ERR_STORE_CHECKSUM') throw changedError(localPath, err);
-      throw err;
+      if (err instanceof FosError && err.code === 'FOS_ERR_STORE_CHECKSUM') {
+        // A hash the caller gave may be stale (a file rewritten with its old size and mtime):
+        // the server discarded the bytes, so hash the file itself and send it once more.
+        if (options.sha256 === undefined) throw changedError(localPath, err);
+      } else throw err;
     }
   } finally {
     await file.close();
   }
+  // Only a CHECKSUM against a hash the caller gave gets here.
+  return uploadFile(connection, localPath, remotePath, withoutHash(options));
 }
 
 /** A delta upload's plan: the base revision, the block size and the ranges. */
@@ -151,16 +163,19 @@ async function prepare(
   // Without a base revision (an unconditional upload), the version to start from is
   // whatever the path holds now, if anything.
   const baseRev = !isPossible ? null : options.baseRev ?? (await currentRev(connection, remotePath, signal));
-  if (baseRev === null) return { sha256: await sha256File(localPath, hashOptions), delta: null };
+  if (baseRev === null) return { sha256: options.sha256 ?? (await sha256File(localPath, hashOptions)), delta: null };
   const blockBytes = deltaBlockBytes(size);
   const remote = baseBlocks(connection, remotePath, blockBytes, signal);
-  const local = await sha256FileBlocks(localPath, blockBytes, hashOptions).catch(async (err: unknown) => {
-    await remote.catch(() => undefined);
-    throw err;
-  });
+  const local = await sha256FileBlocks(localPath, blockBytes, { ...hashOptions, isWholeKnown: options.sha256 !== undefined }).catch(
+    async (err: unknown) => {
+      await remote.catch(() => undefined);
+      throw err;
+    },
+  );
+  const sha256 = options.sha256 ?? local.sha256;
   const base = await remote;
-  if (base === null || base.rev !== baseRev || local.size !== size) return { sha256: local.sha256, delta: null };
-  return { sha256: local.sha256, delta: { rev: base.rev, blockBytes, ranges: planDelta(local, base, blockBytes) } };
+  if (base === null || base.rev !== baseRev || local.size !== size) return { sha256, delta: null };
+  return { sha256, delta: { rev: base.rev, blockBytes, ranges: planDelta(local, base, blockBytes) } };
 }
 
 /** The revision of the file at `remotePath`, or null when there is none. */
@@ -375,6 +390,13 @@ class WindowSender {
     if (filled < length) throw this.#connection.breakWith(changedError(this.#settings.localPath));
     return buffer;
   }
+}
+
+/** The options without a caller's hash. */
+function withoutHash(options: UploadOptions): UploadOptions {
+  const copy: { -readonly [K in keyof UploadOptions]: UploadOptions[K] } = { ...options };
+  delete copy.sha256;
+  return copy;
 }
 
 async function openLocal(localPath: string): Promise<FileHandle> {

@@ -70,10 +70,16 @@ export interface BlockHashes {
 }
 
 /**
- * The SHA-256 of a file and of each of its `blockBytes` blocks, in one read of the file.
+ * The SHA-256 of a file and of each of its `blockBytes` blocks, in one read of the file;
+ * with `isWholeKnown`, only the blocks' (`sha256` is then '').
  * @throws as `sha256File` does.
  */
-export async function sha256FileBlocks(path: string, blockBytes: number, options: HashOptions = {}): Promise<BlockHashes> {
+export async function sha256FileBlocks(
+  path: string,
+  blockBytes: number,
+  options: HashOptions & { readonly isWholeKnown?: boolean } = {},
+): Promise<BlockHashes> {
+  const hashesWhole = options.isWholeKnown !== true;
   const { signal } = options;
   signal?.throwIfAborted();
   const whole = createHash('sha256');
@@ -85,7 +91,7 @@ export async function sha256FileBlocks(path: string, blockBytes: number, options
     const stream = createReadStream(path, { highWaterMark: Math.min(blockBytes, HASH_READ_BYTES), ...(signal === undefined ? {} : { signal }) });
     for await (const chunk of stream) {
       let buf = chunk as Buffer;
-      whole.update(buf);
+      if (hashesWhole) whole.update(buf);
       size += buf.length;
       while (buf.length > 0) {
         const take = Math.min(buf.length, blockBytes - inBlock);
@@ -103,7 +109,7 @@ export async function sha256FileBlocks(path: string, blockBytes: number, options
     rethrow(err, signal, `cannot hash ${path}`);
   }
   if (inBlock > 0) blocks.push(block.digest('hex').slice(0, BLOCK_HASH_HEX));
-  return { sha256: whole.digest('hex'), size, blocks };
+  return { sha256: hashesWhole ? whole.digest('hex') : '', size, blocks };
 }
 
 /** Hex SHA-256 of bytes in memory. */

@@ -154,6 +154,8 @@ async function upload(ctx: OpContext, path: string, local: LocalState, baseRev: 
       c.upload(source, remotePathOf(ctx, path), {
         baseRev,
         mtimeMs: Math.floor(local.mtimeMs),
+        // The scan just hashed it: no second read before the bytes go.
+        ...(local.sha256 === '' ? {} : { sha256: local.sha256 }),
         signal: ctx.signal,
         ...(ctx.compress === true ? { compress: true } : {}),
         onProgress: (p) => ctx.onTransfer(path, 'upload', p.bytes, p.total),
