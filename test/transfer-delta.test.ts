@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTcp } from '../src/client/connect.js';
 import { Connection } from '../src/client/connection.js';
 import { uploadFile } from '../src/client/upload.js';
+import { sha256FileBlocks } from '../src/fs/hash.js';
 import { DELTA_BLOCK_BYTES } from '../src/protocol/constants.js';
 import { RawPeer, errCode } from './support/fos2.js';
 import { addUser, startServer, type TestServer } from './support/server.js';
@@ -83,6 +84,11 @@ describe('delta uploads', () => {
     // The change spans two 1 MiB blocks; everything else is COPY lines.
     expect(sent()).toBeLessThan(2 * DELTA_BLOCK_BYTES + 64 * 1024);
     expect((await serverCopy('delta/big.bin')).equals(changed)).toBe(true);
+    // The upload recorded the new version's blocks; BLOCKS gives exactly those of the file.
+    const raw = await RawPeer.login(server.port, 'alice', PASSWORD, { features: ['delta'] });
+    const blocks = await raw.request('BLOCKS', { path: 'delta/big.bin', blockBytes: MiB });
+    await raw.destroy();
+    expect(blocks.body).toMatchObject({ rev: entry.rev, blocks: (await sha256FileBlocks(source, MiB)).blocks });
   });
 
   it('handles a file that grew or shrank against its base', async () => {

@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { FosError, errnoCode } from '../errors.js';
-import { REPLY, REQUEST, TRANSFER_LINE } from '../protocol/constants.js';
+import { DELTA_MIN_FILE_BYTES, REPLY, REQUEST, TRANSFER_LINE } from '../protocol/constants.js';
 import { encodeFrameHeader } from '../protocol/encode.js';
 import { packFrame } from '../protocol/frame-compression.js';
 import type { FrameCompression, PackedFrame } from '../protocol/frame-compression.js';
@@ -27,12 +27,6 @@ const READ_BYTES = 1024 * 1024;
 
 /** After a chunk that compression does not shrink, this many chunks go plain without trying. */
 const COMPRESS_BACKOFF_CHUNKS = 16;
-
-/**
- * Smallest file a delta upload is tried for: below a few blocks, the BLOCKS round trip and
- * the second hash cost about what sending the file does.
- */
-const MIN_DELTA_FILE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Chunks compressing at once (on the thread pool) ahead of the one being sent: one at a
@@ -159,7 +153,7 @@ async function prepare(
 ): Promise<{ sha256: string; delta: DeltaUpload | null }> {
   const { signal } = options;
   const hashOptions = signal === undefined ? {} : { signal };
-  const isPossible = options.baseRev !== null && options.delta !== false && connection.negotiated.delta && size >= MIN_DELTA_FILE_BYTES;
+  const isPossible = options.baseRev !== null && options.delta !== false && connection.negotiated.delta && size >= DELTA_MIN_FILE_BYTES;
   // Without a base revision (an unconditional upload), the version to start from is
   // whatever the path holds now, if anything.
   const baseRev = !isPossible ? null : options.baseRev ?? (await currentRev(connection, remotePath, signal));

@@ -69,6 +69,41 @@ export interface BlockHashes {
   readonly blocks: readonly string[];
 }
 
+/** Hashes a stream of bytes block by block (delta block hashes), fed in any pieces. */
+export class BlockHasher {
+  readonly #blockBytes: number;
+  readonly #blocks: string[] = [];
+  #block: Hash = createHash('sha256');
+  #inBlock = 0;
+
+  constructor(blockBytes: number) {
+    this.#blockBytes = blockBytes;
+  }
+
+  /** Adds the next bytes. */
+  update(bytes: Uint8Array): void {
+    let rest = bytes;
+    while (rest.length > 0) {
+      const take = Math.min(rest.length, this.#blockBytes - this.#inBlock);
+      this.#block.update(take === rest.length ? rest : rest.subarray(0, take));
+      this.#inBlock += take;
+      rest = rest.subarray(take);
+      if (this.#inBlock === this.#blockBytes) {
+        this.#blocks.push(this.#block.digest('hex').slice(0, BLOCK_HASH_HEX));
+        this.#block = createHash('sha256');
+        this.#inBlock = 0;
+      }
+    }
+  }
+
+  /** The block hashes, a last short block included. Call once. */
+  finish(): string[] {
+    if (this.#inBlock > 0) this.#blocks.push(this.#block.digest('hex').slice(0, BLOCK_HASH_HEX));
+    this.#inBlock = 0;
+    return this.#blocks;
+  }
+}
+
 /**
  * The SHA-256 of a file and of each of its `blockBytes` blocks, in one read of the file;
  * with `isWholeKnown`, only the blocks' (`sha256` is then '').
@@ -79,37 +114,24 @@ export async function sha256FileBlocks(
   blockBytes: number,
   options: HashOptions & { readonly isWholeKnown?: boolean } = {},
 ): Promise<BlockHashes> {
-  const hashesWhole = options.isWholeKnown !== true;
   const { signal } = options;
   signal?.throwIfAborted();
+  const hashesWhole = options.isWholeKnown !== true;
   const whole = createHash('sha256');
-  const blocks: string[] = [];
-  let block = createHash('sha256');
-  let inBlock = 0;
+  const blocks = new BlockHasher(blockBytes);
   let size = 0;
   try {
     const stream = createReadStream(path, { highWaterMark: Math.min(blockBytes, HASH_READ_BYTES), ...(signal === undefined ? {} : { signal }) });
     for await (const chunk of stream) {
-      let buf = chunk as Buffer;
+      const buf = chunk as Buffer;
       if (hashesWhole) whole.update(buf);
+      blocks.update(buf);
       size += buf.length;
-      while (buf.length > 0) {
-        const take = Math.min(buf.length, blockBytes - inBlock);
-        block.update(buf.subarray(0, take));
-        inBlock += take;
-        buf = buf.subarray(take);
-        if (inBlock === blockBytes) {
-          blocks.push(block.digest('hex').slice(0, BLOCK_HASH_HEX));
-          block = createHash('sha256');
-          inBlock = 0;
-        }
-      }
     }
   } catch (err) {
     rethrow(err, signal, `cannot hash ${path}`);
   }
-  if (inBlock > 0) blocks.push(block.digest('hex').slice(0, BLOCK_HASH_HEX));
-  return { sha256: hashesWhole ? whole.digest('hex') : '', size, blocks };
+  return { sha256: hashesWhole ? whole.digest('hex') : '', size, blocks: blocks.finish() };
 }
 
 /** Hex SHA-256 of bytes in memory. */

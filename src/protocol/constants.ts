@@ -74,6 +74,13 @@ export const FEATURE = {
 /** Smallest delta block; a file gets larger blocks when it would have more than MAX_DELTA_BLOCKS. */
 export const DELTA_BLOCK_BYTES = 1024 * 1024;
 
+/**
+ * Smallest file a delta upload is tried for, and whose block hashes the server records
+ * when it is uploaded: below a few blocks, the BLOCKS round trip and the second hash cost
+ * about what sending the file does.
+ */
+export const DELTA_MIN_FILE_BYTES = 4 * 1024 * 1024;
+
 /** Largest delta block a client may ask for. */
 export const MAX_DELTA_BLOCK_BYTES = 64 * 1024 * 1024;
 

@@ -3,7 +3,8 @@
  * they are written (the client keeps a window in flight), then EOF and the commit.
  */
 import { FosError, asFosError } from '../errors.js';
-import { REPLY, TRANSFER_LINE } from '../protocol/constants.js';
+import { BlockHasher } from '../fs/hash.js';
+import { DELTA_BLOCK_BYTES, DELTA_MIN_FILE_BYTES, REPLY, TRANSFER_LINE } from '../protocol/constants.js';
 import type { LineMessage } from '../protocol/frame-decoder.js';
 import { unpackFrame } from '../protocol/frame-compression.js';
 import type { RequestArgs } from '../protocol/messages.js';
@@ -47,6 +48,9 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
   // A delta upload copies unchanged blocks from the version it was computed against; any
   // other state (no such version any more, a resumed partial file) gets a plain upload.
   const base = args.delta !== undefined && negotiated.delta && sink.offset === 0 ? await openBase(ctx, args.path, args.delta.rev) : null;
+  // The block hashes of the new version, recorded for the next delta upload over it; a
+  // resumed upload does not see its first bytes, so it records nothing.
+  const blocks = services.blockCache !== undefined && args.size >= DELTA_MIN_FILE_BYTES && sink.offset === 0 ? new BlockHasher(DELTA_BLOCK_BYTES) : null;
   const metrics = services.metrics;
   metrics?.activeTransfers.inc();
   let bytes = 0;
@@ -68,6 +72,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
     if (!piece.isCopy) await services.uploadThrottle?.take(user, chunk.length);
     // The write is queued, not awaited: the next frame is read and hashed while this
     // one goes to disk. Each chunk is acknowledged once written, in order.
+    blocks?.update(chunk);
     const written = sink.write(chunk).then(() => {
       wire.sendLine(REPLY.ack, { offset: sink.received });
     });
@@ -122,6 +127,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
       }
       try {
         const entry = await sink.finish();
+        if (blocks !== null) services.blockCache?.set(entry.sha256, blocks.finish());
         wire.sendLine(REPLY.ok, { entry });
         return { bytes };
       } finally {
