@@ -91,6 +91,22 @@ describe('delta uploads', () => {
     expect(blocks.body).toMatchObject({ rev: entry.rev, blocks: (await sha256FileBlocks(source, MiB)).blocks });
   });
 
+  it('with the SHA-256 given (the sync), compares blocks while it sends them: same bytes, same result', async () => {
+    const old = randomBytes(20 * MiB + 99);
+    const rev = await seed('delta/stream.bin', old);
+    const changed = Buffer.from(old);
+    randomBytes(MiB).copy(changed, 2 * MiB);
+    randomBytes(10).copy(changed, 19 * MiB + 5);
+    const source = join(scratch, 'stream.bin');
+    await writeFile(source, changed);
+    const { connection, sent } = await counted();
+    const entry = await uploadFile(connection, source, 'delta/stream.bin', { baseRev: rev, sha256: sha256(changed) });
+    await connection.quit();
+    expect(entry).toMatchObject({ size: changed.length, sha256: sha256(changed) });
+    expect(sent()).toBeLessThan(3 * MiB);
+    expect((await serverCopy('delta/stream.bin')).equals(changed)).toBe(true);
+  });
+
   it('handles a file that grew or shrank against its base', async () => {
     const old = randomBytes(5 * MiB);
     const rev = await seed('delta/grow.bin', old);

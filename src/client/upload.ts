@@ -14,9 +14,9 @@ import type { FrameCompression, PackedFrame } from '../protocol/frame-compressio
 import type { LineMessage, Message } from '../protocol/frame-decoder.js';
 import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.js';
 import type { Entry } from '../protocol/types.js';
-import { sha256File, sha256FileBlocks } from '../fs/hash.js';
+import { blockHash, sha256File, sha256FileBlocks } from '../fs/hash.js';
 import { deltaBlockBytes, planDelta } from './delta-plan.js';
-import type { DeltaRange } from './delta-plan.js';
+import type { BlockList, DeltaRange } from './delta-plan.js';
 import { throwIfAborted } from './clock.js';
 import { expectHead, protocolError } from './replies.js';
 import type { Connection } from './connection.js';
@@ -106,8 +106,9 @@ export async function uploadFile(
     if (ready.offset > size) throw connection.breakWith(protocolError(`READY offset ${ready.offset} is past the size ${size}`));
     const sender = new WindowSender(connection, file, { localPath, size, offset: ready.offset, method, options });
     try {
-      if (ready.delta === true && delta !== null) await sender.sendDelta(delta.ranges);
-      else await sender.sendAll();
+      if (ready.delta !== true || delta === null) await sender.sendAll();
+      else if (delta.ranges === null) await sender.streamDelta(delta.base, delta.blockBytes);
+      else await sender.sendDelta(delta.ranges);
       // Size or mtime moved: the server will answer CHECKSUM and discard its partial copy.
       const changed = await hasChanged(file, before);
       const entry = await sender.finish();
@@ -135,12 +136,20 @@ export async function uploadFile(
 interface DeltaUpload {
   readonly rev: number;
   readonly blockBytes: number;
-  readonly ranges: readonly DeltaRange[];
+  /** The server's blocks of the base. */
+  readonly base: BlockList;
+  /**
+   * The ranges, when the file was hashed block by block before the request; null when
+   * its SHA-256 was given, and blocks are hashed and compared as they are sent.
+   */
+  readonly ranges: readonly DeltaRange[] | null;
 }
 
 /**
  * The file's SHA-256 and, when a delta upload is possible, its plan: the server's block
- * hashes of `baseRev` are asked for while the file is hashed block by block.
+ * hashes of `baseRev`. With the SHA-256 given, the blocks are compared while they are
+ * sent (the server assembles the file meanwhile); without, the file is hashed block by
+ * block (and whole) while the server answers.
  * @throws connection errors and local read errors; a server that cannot give the blocks
  * (no such version, no feature) only means no delta.
  */
@@ -160,16 +169,18 @@ async function prepare(
   if (baseRev === null) return { sha256: options.sha256 ?? (await sha256File(localPath, hashOptions)), delta: null };
   const blockBytes = deltaBlockBytes(size);
   const remote = baseBlocks(connection, remotePath, blockBytes, signal);
-  const local = await sha256FileBlocks(localPath, blockBytes, { ...hashOptions, isWholeKnown: options.sha256 !== undefined }).catch(
-    async (err: unknown) => {
-      await remote.catch(() => undefined);
-      throw err;
-    },
-  );
-  const sha256 = options.sha256 ?? local.sha256;
+  if (options.sha256 !== undefined) {
+    const base = await remote;
+    const delta = base === null || base.rev !== baseRev ? null : { rev: base.rev, blockBytes, base, ranges: null };
+    return { sha256: options.sha256, delta };
+  }
+  const local = await sha256FileBlocks(localPath, blockBytes, hashOptions).catch(async (err: unknown) => {
+    await remote.catch(() => undefined);
+    throw err;
+  });
   const base = await remote;
-  if (base === null || base.rev !== baseRev || local.size !== size) return { sha256, delta: null };
-  return { sha256, delta: { rev: base.rev, blockBytes, ranges: planDelta(local, base, blockBytes) } };
+  if (base === null || base.rev !== baseRev || local.size !== size) return { sha256: local.sha256, delta: null };
+  return { sha256: local.sha256, delta: { rev: base.rev, blockBytes, base, ranges: planDelta(local, base, blockBytes) } };
 }
 
 /** The revision of the file at `remotePath`, or null when there is none. */
@@ -267,23 +278,76 @@ class WindowSender {
    * half a window each, so one never waits for itself), data frames for the others.
    */
   async sendDelta(ranges: readonly DeltaRange[]): Promise<void> {
-    const { chunkBytes, windowBytes } = this.#connection.negotiated;
-    const copyBytes = Math.max(chunkBytes, Math.floor(windowBytes / 2));
+    const { chunkBytes } = this.#connection.negotiated;
     for (const range of ranges) {
       const end = range.offset + range.length;
       if (range.isCopy) {
-        for (let at = range.offset; at < end; at += copyBytes) {
-          const length = Math.min(copyBytes, end - at);
-          await this.#waitForWindow(length);
-          this.#connection.sendLine(TRANSFER_LINE.copy, { offset: at, length });
-          this.#sent += length;
-        }
+        await this.#copy(range.offset, range.length);
         continue;
       }
       for (let at = range.offset; at < end; at += chunkBytes) {
         const chunk = await this.#read(at, Math.min(chunkBytes, end - at));
         await this.#sendChunk(chunk.length, await this.#encode(chunk));
       }
+    }
+  }
+
+  /**
+   * Sends a delta upload from offset 0, hashing each block as it is read (one read ahead):
+   * a block the base has at the same index goes as `COPY`, any other as data. The
+   * server assembles the file while the rest is still being hashed here.
+   */
+  async streamDelta(base: BlockList, blockBytes: number): Promise<void> {
+    const { size } = this.#settings;
+    const { chunkBytes } = this.#connection.negotiated;
+    let run = { offset: 0, length: 0 };
+    let next: Promise<Buffer> | null = size > 0 ? this.#read(0, Math.min(blockBytes, size)) : null;
+    try {
+      for (let offset = 0, index = 0; next !== null; index += 1) {
+        const block = await next;
+        const end = offset + block.length;
+        next = end < size ? this.#read(end, Math.min(blockBytes, size - end)) : null;
+        const baseLength = Math.min(blockBytes, base.size - offset);
+        if (index < base.blocks.length && baseLength === block.length && blockHash(block) === base.blocks[index]) {
+          run = run.length === 0 ? { offset, length: block.length } : { offset: run.offset, length: run.length + block.length };
+          // Copies go out as they pile up, so the server copies while this side hashes.
+          if (run.length >= this.#copyBytes()) {
+            await this.#copy(run.offset, run.length);
+            run = { offset: 0, length: 0 };
+          }
+        } else {
+          await this.#copy(run.offset, run.length);
+          run = { offset: 0, length: 0 };
+          for (let at = 0; at < block.length; at += chunkBytes) {
+            const chunk = block.subarray(at, Math.min(at + chunkBytes, block.length));
+            await this.#sendChunk(chunk.length, await this.#encode(chunk));
+          }
+        }
+        offset = end;
+      }
+      await this.#copy(run.offset, run.length);
+    } catch (err) {
+      // Let the read in flight settle before the caller closes the file.
+      await next?.catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Most bytes one `COPY` line names: half a window, so one never waits for itself. */
+  #copyBytes(): number {
+    const { chunkBytes, windowBytes } = this.#connection.negotiated;
+    return Math.max(chunkBytes, Math.floor(windowBytes / 2));
+  }
+
+  /** `COPY` lines for `[offset, offset + length)`, each at most `#copyBytes()`. */
+  async #copy(offset: number, length: number): Promise<void> {
+    const copyBytes = this.#copyBytes();
+    const end = offset + length;
+    for (let at = offset; at < end; at += copyBytes) {
+      const piece = Math.min(copyBytes, end - at);
+      await this.#waitForWindow(piece);
+      this.#connection.sendLine(TRANSFER_LINE.copy, { offset: at, length: piece });
+      this.#sent += piece;
     }
   }
 
