@@ -96,6 +96,17 @@ export class BlockHasher {
     }
   }
 
+  /**
+   * Adds a whole block whose hash is already known (a block copied from a version whose
+   * hashes are recorded), without hashing it again. Only at a block boundary, and only a
+   * full block or the stream's last one; false (nothing added) otherwise.
+   */
+  addKnown(hash: string, length: number, isLast: boolean): boolean {
+    if (this.#inBlock !== 0 || (length !== this.#blockBytes && !(isLast && length < this.#blockBytes))) return false;
+    this.#blocks.push(hash);
+    return true;
+  }
+
   /** The block hashes, a last short block included. Call once. */
   finish(): string[] {
     if (this.#inBlock > 0) this.#blocks.push(this.#block.digest('hex').slice(0, BLOCK_HASH_HEX));

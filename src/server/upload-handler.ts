@@ -23,12 +23,16 @@ const MAX_PENDING_WRITES = 4;
 const MAX_PENDING_UNPACKS = 4;
 
 /** Bytes of the base read per piece of a `COPY`. */
-const COPY_READ_BYTES = 1024 * 1024;
+const COPY_READ_BYTES = DELTA_BLOCK_BYTES;
 
 /** A piece of the new file on its way to the sink: from the wire, or copied from the base. */
 interface Piece {
   readonly bytes: Promise<Buffer>;
   readonly isCopy: boolean;
+  /** A copied whole block's recorded hash, so it is not hashed a second time. */
+  readonly blockHash?: string | undefined;
+  /** The piece ends the file. */
+  readonly isLast?: boolean;
 }
 
 /**
@@ -48,6 +52,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
   // A delta upload copies unchanged blocks from the version it was computed against; any
   // other state (no such version any more, a resumed partial file) gets a plain upload.
   const base = args.delta !== undefined && negotiated.delta && sink.offset === 0 ? await openBase(ctx, args.path, args.delta.rev) : null;
+  const baseBlocks = base === null ? undefined : services.blockCache?.get(base.entry.sha256);
   // The block hashes of the new version, recorded for the next delta upload over it; a
   // resumed upload does not see its first bytes, so it records nothing.
   const blocks = services.blockCache !== undefined && args.size >= DELTA_MIN_FILE_BYTES && sink.offset === 0 ? new BlockHasher(DELTA_BLOCK_BYTES) : null;
@@ -72,7 +77,9 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
     if (!piece.isCopy) await services.uploadThrottle?.take(user, chunk.length);
     // The write is queued, not awaited: the next frame is read and hashed while this
     // one goes to disk. Each chunk is acknowledged once written, in order.
-    blocks?.update(chunk);
+    if (blocks !== null && !(piece.blockHash !== undefined && blocks.addKnown(piece.blockHash, chunk.length, piece.isLast === true))) {
+      blocks.update(chunk);
+    }
     const written = sink.write(chunk).then(() => {
       wire.sendLine(REPLY.ack, { offset: sink.received });
     });
@@ -103,9 +110,10 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
           while (unpacking.length > 0) await writeNext();
           const { offset, length } = copyRange(message, sink.offset + bytes, base.entry.size, args.size);
           for (let at = offset; at < offset + length; at += COPY_READ_BYTES) {
-            const read = base.readAt(at, Math.min(COPY_READ_BYTES, offset + length - at));
+            const pieceBytes = Math.min(COPY_READ_BYTES, offset + length - at);
+            const read = base.readAt(at, pieceBytes);
             read.catch(onUnpackFailed);
-            unpacking.push({ bytes: read, isCopy: true });
+            unpacking.push({ bytes: read, isCopy: true, ...knownBlock(baseBlocks, at, pieceBytes, base.entry.size, args.size) });
             while (unpacking.length > MAX_PENDING_UNPACKS) await writeNext();
           }
           continue;
@@ -138,6 +146,23 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
     metrics?.activeTransfers.dec();
     await base?.close();
   }
+}
+
+/**
+ * The recorded hash of a copied piece, when it is exactly one delta block of the base at
+ * a block boundary (COPY_READ_BYTES is DELTA_BLOCK_BYTES, so whole copied blocks are).
+ */
+function knownBlock(
+  baseBlocks: readonly string[] | undefined,
+  at: number,
+  length: number,
+  baseSize: number,
+  size: number,
+): { blockHash?: string; isLast?: boolean } {
+  if (baseBlocks === undefined || at % DELTA_BLOCK_BYTES !== 0) return {};
+  const hash = baseBlocks[at / DELTA_BLOCK_BYTES];
+  if (hash === undefined || length !== Math.min(DELTA_BLOCK_BYTES, baseSize - at)) return {};
+  return { blockHash: hash, isLast: at + length === size };
 }
 
 /** The version at `rev` under `path`, open for reading; null when that is not the current one. */
