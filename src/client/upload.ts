@@ -86,6 +86,7 @@ export async function uploadFile(
   const { signal } = options;
   throwIfAborted(signal);
   const file = await openLocal(localPath);
+  let changed = false;
   try {
     const before = await file.stat();
     if (!before.isFile()) throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `${localPath} is not a regular file`);
@@ -110,7 +111,7 @@ export async function uploadFile(
       else if (delta.ranges === null) await sender.streamDelta(delta.base, delta.blockBytes);
       else await sender.sendDelta(delta.ranges);
       // Size or mtime moved: the server will answer CHECKSUM and discard its partial copy.
-      const changed = await hasChanged(file, before);
+      changed = await hasChanged(file, before);
       const entry = await sender.finish();
       if (changed) {
         options.onCommittedThenChanged?.(entry);
@@ -121,8 +122,9 @@ export async function uploadFile(
     } catch (err) {
       if (err instanceof FosError && err.code === 'FOS_ERR_STORE_CHECKSUM') {
         // A hash the caller gave may be stale (a file rewritten with its old size and mtime):
-        // the server discarded the bytes, so hash the file itself and send it once more.
-        if (options.sha256 === undefined) throw changedError(localPath, err);
+        // the server discarded the bytes, so hash the file itself and send it once more. A
+        // file that changed while it was sent waits for the next pass, as always.
+        if (options.sha256 === undefined || changed) throw changedError(localPath, err);
       } else throw err;
     }
   } finally {
