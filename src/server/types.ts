@@ -63,10 +63,10 @@ export interface DownloadSource {
   read(maxBytes: number): Promise<Buffer | null>;
   /**
    * Reads exactly `length` bytes at `position` of the version (a delta upload's base),
-   * independently of `read`.
+   * independently of `read`; into the start of `into` when given (at least `length` long).
    * @throws FosError `FOS_ERR_STORE_WRITE` when the file is shorter or unreadable.
    */
-  readAt(position: number, length: number): Promise<Buffer>;
+  readAt(position: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -33,6 +33,8 @@ interface Piece {
   readonly blockHash?: string | undefined;
   /** The piece ends the file. */
   readonly isLast?: boolean;
+  /** A buffer of the copy pool, given back once its bytes are written. */
+  readonly pooled?: Buffer;
 }
 
 /**
@@ -63,6 +65,8 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
   // Frames being decompressed and base pieces being read, oldest first; each is written
   // in the order it came.
   const unpacking: Piece[] = [];
+  // Buffers for copied blocks, reused once written.
+  const spare: Buffer[] = [];
   // The first frame that fails to decode ends the wait for the next message: the client
   // may be waiting for the answer instead of sending more.
   let onUnpackFailed: (err: unknown) => void = () => undefined;
@@ -81,6 +85,9 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
       blocks.update(chunk);
     }
     const written = sink.write(chunk).then(() => {
+      // Hashed and written: the copy buffer may take the next block, instead of a fresh
+      // 1 MiB buffer (and its page faults) for every block copied.
+      if (piece.pooled !== undefined) spare.push(piece.pooled);
       wire.sendLine(REPLY.ack, { offset: sink.received });
     });
     written.catch(() => undefined);
@@ -111,9 +118,10 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
           const { offset, length } = copyRange(message, sink.offset + bytes, base.entry.size, args.size);
           for (let at = offset; at < offset + length; at += COPY_READ_BYTES) {
             const pieceBytes = Math.min(COPY_READ_BYTES, offset + length - at);
-            const read = base.readAt(at, pieceBytes);
+            const pooled = spare.pop() ?? Buffer.allocUnsafeSlow(COPY_READ_BYTES);
+            const read = base.readAt(at, pieceBytes, pooled);
             read.catch(onUnpackFailed);
-            unpacking.push({ bytes: read, isCopy: true, ...knownBlock(baseBlocks, at, pieceBytes, base.entry.size, args.size) });
+            unpacking.push({ bytes: read, isCopy: true, pooled, ...knownBlock(baseBlocks, at, pieceBytes, base.entry.size, args.size) });
             while (unpacking.length > MAX_PENDING_UNPACKS) await writeNext();
           }
           continue;
