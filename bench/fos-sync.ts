@@ -27,6 +27,8 @@ export interface SyncPairSpec {
   readonly home: string;
   readonly device: string;
   readonly account: FosAccount;
+  /** `fos init --compress`: the pair compresses its transfers, as rsync -z does. */
+  readonly compress?: boolean;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function initSyncPair(ctx: BenchContext, spec: SyncPairSpec): Promi
       state,
       '--device',
       spec.device,
+      ...(spec.compress === true ? ['--compress'] : []),
     ],
     ctx.deadlines.commandMs,
   );

@@ -121,7 +121,7 @@ export async function runW5(ctx: BenchContext): Promise<BenchResult[]> {
       { name: 'rsync', run: rsyncRun },
     ],
     async (index) => {
-      pairs[index] = await freshPair(ctx, fos, source, 'w5', index);
+      pairs[index] = await freshPair(ctx, fos, source, 'w5', index, true);
     },
   );
   return compared('W5', label, table, ctx.sizes.logBytes);
@@ -180,8 +180,9 @@ async function rsyncSample(ctx: BenchContext, rsync: RsyncEndpoint, source: stri
   return { ms: run.ms, wire: rsync.counter.read() };
 }
 
-async function freshPair(ctx: BenchContext, fos: FosEndpoint, folder: string, name: string, index: number): Promise<SyncPair> {
+async function freshPair(ctx: BenchContext, fos: FosEndpoint, folder: string, name: string, index: number, compress = false): Promise<SyncPair> {
   return initSyncPair(ctx, {
+    compress,
     folder,
     remote: `${name}/run-${index}`,
     home: await ctx.folder(name, `fos-${index}`),

@@ -68,6 +68,7 @@ export async function openSyncSession(settings: SyncSettings, options: SessionOp
           device: settings.device,
           ignore: settings.ignore,
           settleMs: settings.settleMs,
+          compress: settings.compress,
           ...(options.onManifestError === undefined ? {} : { onManifestError: options.onManifestError }),
         }),
       );

@@ -33,6 +33,7 @@ interface InitFlags extends TlsFlags {
   readonly state?: string;
   readonly device?: string;
   readonly passwordStdin?: boolean;
+  readonly compress?: boolean;
   readonly json?: boolean;
 }
 
@@ -49,6 +50,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
     .option('--state <dir>', 'state folder (manifests, status, token; default: beside the config)')
     .option('--device <name>', 'name of this device (default: the host name)')
     .option('--password-stdin', 'read the password from stdin (else FOS_PASSWORD, else a prompt)')
+    .option('-z, --compress', 'compress transfers (writes "compress": true; for slow links, as rsync -z)')
     .option('--json', 'print what was written as JSON');
   // TLS as fos login takes it; the certificate seen (or the CA) is written into the config,
   // since the agent has nobody to ask later.
@@ -91,6 +93,7 @@ export function registerInitCommand(program: Command, io: CliIo): void {
         debounceMs: STARTER_DEBOUNCE_MS,
         settleMs: STARTER_SETTLE_MS,
         concurrency: 4,
+        ...(flags.compress === true ? { compress: true } : {}),
         maxDeleteShare: 0.5,
         logLevel: 'info',
       },

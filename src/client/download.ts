@@ -5,14 +5,13 @@
  */
 import { open, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { FosError, errnoCode } from '../errors.js';
 import { renameDurable } from '../fs/atomic.js';
 import { storageError } from '../fs/fs.js';
 import { HashingWriter } from '../fs/hash.js';
 import { TEMP_PREFIX } from '../fs/remote-path.js';
-import { DEFAULT_PREVIEW_BYTES, FLAG_GZIP, REPLY, REQUEST } from '../protocol/constants.js';
+import { DEFAULT_PREVIEW_BYTES, MAX_CHUNK_BYTES, REPLY, REQUEST } from '../protocol/constants.js';
+import { unpackFrame } from '../protocol/frame-compression.js';
 import type { LineMessage } from '../protocol/frame-decoder.js';
 import { decodeReply, errorFromReply, replySchemas } from '../protocol/messages.js';
 import type { Entry } from '../protocol/types.js';
@@ -21,8 +20,6 @@ import { expectHead, protocolError } from './replies.js';
 import type { Connection } from './connection.js';
 import { AckingWriter } from './acking-writer.js';
 import type { Preview, ProgressFn } from './types.js';
-
-const gunzipAsync = promisify(gunzip);
 
 /** Longest part of the target's name kept in a temporary name, so it stays under 255 bytes. */
 const TEMP_NAME_CHARS = 100;
@@ -127,7 +124,7 @@ async function receiveFrames(
   for (;;) {
     const message = connection.poll() ?? (await connection.nextMessage({ signal }));
     if (message.kind === 'data') {
-      const payload = (message.flags & FLAG_GZIP) !== 0 ? await gunzipAsync(message.payload) : message.payload;
+      const payload = await unpacked(connection, message.flags, message.payload);
       received += payload.length;
       if (received > total) throw connection.breakWith(protocolError(`the server sent more than the ${total} bytes announced`));
       writer.push(payload);
@@ -158,7 +155,7 @@ export async function previewFile(
   for (;;) {
     const message = await connection.nextMessage({ signal });
     if (message.kind === 'data') {
-      const payload = (message.flags & FLAG_GZIP) !== 0 ? await gunzipAsync(message.payload) : message.payload;
+      const payload = await unpacked(connection, message.flags, message.payload);
       parts.push(payload);
       received += payload.length;
       if (received > sending.length) throw connection.breakWith(protocolError('the preview is longer than announced'));
@@ -179,6 +176,19 @@ export async function previewFile(
 export async function statEntry(connection: Connection, remotePath: string, signal?: AbortSignal): Promise<Entry> {
   const line = expectHead(await connection.request(REQUEST.stat, { path: remotePath }, signal), REPLY.ok);
   return decodeReply(replySchemas.entry, line).entry;
+}
+
+/**
+ * The file bytes of a data frame from the server: decompressed when flagged.
+ * @throws FosError (and breaks the connection) for flags or bytes that do not decode.
+ */
+async function unpacked(connection: Connection, flags: number, payload: Buffer): Promise<Buffer> {
+  if (flags === 0) return payload;
+  try {
+    return await unpackFrame(flags, payload, connection.negotiated, MAX_CHUNK_BYTES);
+  } catch (err) {
+    throw connection.breakWith(err instanceof FosError ? err : protocolError(String(err)));
+  }
 }
 
 /** The line itself, or its error thrown: an ERR in mid-stream also ends the connection. */

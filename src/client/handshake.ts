@@ -1,9 +1,11 @@
 /**
- * Opening a FOS/2 session: the server's greeting, HELLO (chunk size, window, gzip), AUTH
+ * Opening a FOS/2 session: the server's greeting, HELLO (chunk size, window, compression), AUTH
  * with a password or a device token (docs/protocol.md, "Opening a connection").
  */
 import { FosError } from '../errors.js';
 import {
+  COMPRESSION,
+  FEATURE,
   DEFAULT_CHUNK_BYTES,
   DEFAULT_WINDOW_BYTES,
   MAX_CHUNK_BYTES,
@@ -40,7 +42,8 @@ export async function handshake(
     client: options.clientName ?? `fos ${VERSION}`,
     chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
-    compress: options.gzip === false ? [] : ['gzip'],
+    compress: options.gzip === false ? [] : [COMPRESSION.brotli, COMPRESSION.gzip],
+    features: options.delta === false ? [] : [FEATURE.delta],
   };
   const hello = decodeReply(replySchemas.hello, expectHead(await connection.request(REQUEST.hello, offer, signal), REPLY.hello));
   if (hello.version !== PROTOCOL_VERSION) {
@@ -51,7 +54,9 @@ export async function handshake(
     server: hello.server,
     chunkBytes,
     windowBytes: Math.min(MAX_WINDOW_BYTES, Math.max(chunkBytes, hello.windowBytes)),
-    gzip: offer.compress.includes('gzip') && hello.compress.includes('gzip'),
+    gzip: offer.compress.includes(COMPRESSION.gzip) && hello.compress.includes(COMPRESSION.gzip),
+    brotli: offer.compress.includes(COMPRESSION.brotli) && hello.compress.includes(COMPRESSION.brotli),
+    delta: offer.features.includes(FEATURE.delta) && hello.features?.includes(FEATURE.delta) === true,
   });
   const { credentials } = options;
   const auth = credentials.kind === 'password' ? { user: credentials.user, password: credentials.password } : { token: credentials.token };

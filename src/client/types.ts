@@ -46,6 +46,8 @@ export interface ConnectionOptions {
   readonly windowBytes?: number;
   /** Offer gzip in HELLO (default true; transfers still choose per request). */
   readonly gzip?: boolean;
+  /** Offer the `delta` feature in HELLO (default true). */
+  readonly delta?: boolean;
   /** Name sent in HELLO's `client` field. */
   readonly clientName?: string;
 }
@@ -57,6 +59,10 @@ export interface Negotiated {
   readonly windowBytes: number;
   /** Both sides support gzip. */
   readonly gzip: boolean;
+  /** Both sides support brotli frames (preferred over gzip when compressing). */
+  readonly brotli: boolean;
+  /** Both sides named the `delta` feature: an upload over an existing version sends only changed blocks. */
+  readonly delta: boolean;
 }
 
 /** Progress of one transfer, reported as bytes are acknowledged or written. */

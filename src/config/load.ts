@@ -117,6 +117,7 @@ function buildAgent(a: AgentInput, toPath: (p: string) => string, issues: Config
     debounceMs: a.debounceMs,
     settleMs: a.settleMs,
     concurrency: a.concurrency,
+    compress: a.compress,
     maxDeleteShare: a.maxDeleteShare,
     minGuardDeletions: a.minGuardDeletions,
     maxDeleteFiles: a.maxDeleteFiles,

@@ -86,6 +86,8 @@ export const agentSchema = z.strictObject({
   debounceMs: z.number().int().min(0).max(60_000).default(150),
   settleMs: z.number().int().min(0).max(600_000).default(1000),
   concurrency: z.number().int().min(1).max(64).default(4),
+  /** Compress transfers (brotli, else gzip; chunks that do not shrink go plain), as rsync -z. */
+  compress: z.boolean().default(false),
   /** A pass deleting more than this share of a folder's files holds the deletions (exit 7). */
   maxDeleteShare: z.number().min(0).max(1).default(0.5),
   /** The share rule applies from this many deletions on. */
@@ -182,6 +184,8 @@ export interface AgentConfig {
   readonly debounceMs: number;
   readonly settleMs: number;
   readonly concurrency: number;
+  /** Compress transfers (brotli, else gzip), as rsync -z. */
+  readonly compress: boolean;
   readonly maxDeleteShare: number;
   readonly minGuardDeletions: number;
   readonly maxDeleteFiles: number;

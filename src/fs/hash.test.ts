@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FosError } from '../errors.js';
 import { nodeFs, withWriteFault } from './fs.js';
-import { HashingWriter, copyFileHashed, sha256File, sha256Hex } from './hash.js';
+import { BlockHasher, HashingWriter, blockHash, copyFileHashed, sha256File, sha256FileBlocks, sha256Hex } from './hash.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 let dir: string;
@@ -130,5 +130,33 @@ describe('copyFileHashed', () => {
     const fs = withWriteFault(nodeFs, { afterBytes: 100 });
     await expect(copyFileHashed(join(dir, 'src'), join(dir, 'dst'), { fs })).rejects.toMatchObject({ code: 'FOS_ERR_STORE_NO_SPACE' });
     expect(await readdir(dir)).toEqual(['src']);
+  });
+});
+
+describe('BlockHasher', () => {
+  it('gives the same block hashes whatever the pieces, and as blockHash of each block', async () => {
+    const data = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 31) % 251));
+    const whole = new BlockHasher(4096);
+    whole.update(data);
+    const pieces = new BlockHasher(4096);
+    for (let at = 0; at < data.length; at += 777) pieces.update(data.subarray(at, at + 777));
+    const expected = [0, 4096, 8192].map((at) => blockHash(data.subarray(at, at + 4096)));
+    expect(whole.finish()).toEqual(expected);
+    expect(pieces.finish()).toEqual(expected);
+    const dir = await mkdtemp(join(tmpdir(), 'fos-blocks-'));
+    await writeFile(join(dir, 'f'), data);
+    expect(await sha256FileBlocks(join(dir, 'f'), 4096)).toEqual({ sha256: sha256Hex(data), size: data.length, blocks: expected });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes a known hash only for a whole block at a boundary, or the last short one', () => {
+    const hasher = new BlockHasher(4);
+    expect(hasher.addKnown('a', 4, false)).toBe(true);
+    hasher.update(Buffer.from('xy'));
+    expect(hasher.addKnown('b', 4, false)).toBe(false);
+    hasher.update(Buffer.from('zw'));
+    expect(hasher.addKnown('c', 2, false)).toBe(false);
+    expect(hasher.addKnown('c', 2, true)).toBe(true);
+    expect(hasher.finish()).toEqual(['a', blockHash(Buffer.from('xyzw')), 'c']);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { FosError, fromWireCode } from '../errors.js';
-import { MAX_HELD_IDS, MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
+import { BLOCK_HASH_HEX, DELTA_BLOCK_BYTES, MAX_DELTA_BLOCK_BYTES, MAX_HELD_IDS, MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
 import { isBatchId } from './deletion-batch.js';
 import { BATCH_STATES, DELETION_SIDES } from './types.js';
 import type { LineMessage } from './frame-decoder.js';
@@ -21,6 +21,13 @@ const mtimeMs = z.number().finite().nonnegative();
 const batchId = z.string().refine(isBatchId, 'not a batch id');
 const side = z.enum(DELETION_SIDES);
 const batchState = z.enum(BATCH_STATES);
+/** A delta block size: a power of two from DELTA_BLOCK_BYTES to MAX_DELTA_BLOCK_BYTES. */
+const blockBytes = z
+  .number()
+  .int()
+  .min(DELTA_BLOCK_BYTES)
+  .max(MAX_DELTA_BLOCK_BYTES)
+  .refine((n) => (n & (n - 1)) === 0, 'blockBytes must be a power of two');
 
 /** One deletion of a held batch as it travels on the wire. */
 export const deletionItemSchema = z.object({
@@ -38,6 +45,7 @@ const schemas = {
     chunkBytes: count.optional(),
     windowBytes: count.optional(),
     compress: z.array(z.string().max(32)).max(8).optional(),
+    features: z.array(z.string().max(32)).max(16).optional(),
   }),
   [REQUEST.auth]: z.union([
     z.object({ user: z.string().max(256), password: z.string().max(1024) }),
@@ -53,12 +61,15 @@ const schemas = {
     mtimeMs,
     baseRev,
     compress: z.boolean().optional(),
+    /** Delta upload against the version at `rev`, in blocks of `blockBytes` (feature `delta`). */
+    delta: z.object({ rev, blockBytes }).optional(),
   }),
   [REQUEST.download]: z.object({
     path,
     offset: count.optional(),
     compress: z.boolean().optional(),
   }),
+  [REQUEST.blocks]: z.object({ path, blockBytes }),
   [REQUEST.preview]: z.object({ path, bytes: z.number().int().min(1).max(MAX_PREVIEW_BYTES).optional() }),
   [REQUEST.delete]: z.object({ path, baseRev, recursive: z.boolean().optional() }),
   [REQUEST.mkdir]: z.object({ path, mtimeMs: mtimeMs.optional() }),
@@ -201,6 +212,9 @@ export const deletionBatchSchema = z.object({
   itemsKey: z.string(),
 });
 
+/** A `COPY` line inside a delta upload: the base's bytes `[offset, offset + length)`. */
+export const copyLineSchema = z.object({ offset: count, length: count.min(1) });
+
 /** Reply bodies the client decodes. */
 export const replySchemas = {
   hello: z.object({
@@ -209,9 +223,18 @@ export const replySchemas = {
     chunkBytes: count,
     windowBytes: count,
     compress: z.array(z.string()),
+    /** Absent from servers older than the feature list. */
+    features: z.array(z.string()).optional(),
   }),
   authOk: z.object({ user: z.string() }),
-  ready: z.object({ offset: count }),
+  ready: z.object({ offset: count, delta: z.boolean().optional() }),
+  blocks: z.object({
+    rev,
+    size: count,
+    sha256,
+    blockBytes,
+    blocks: z.array(z.string().regex(new RegExp(`^[0-9a-f]{${BLOCK_HASH_HEX}}$`, 'u'))),
+  }),
   ack: z.object({ offset: count }),
   sending: z.object({ entry: entrySchema, offset: count, length: count, compress: z.boolean() }),
   entries: z.object({ entries: z.array(entrySchema) }),

@@ -1,19 +1,18 @@
 /**
  * DOWNLOAD and PREVIEW over FOS/2: SENDING, data frames with at most a window of bytes
  * unacknowledged (the client acknowledges what it wrote), then `EOF {sha256}`. Writes
- * respect the socket's backpressure; a chunk is gzipped only when asked and when it shrinks.
+ * respect the socket's backpressure; a chunk is compressed (brotli when negotiated, else
+ * gzip) only when asked and when it shrinks.
  */
-import { promisify } from 'node:util';
-import { gzip, constants as zlib } from 'node:zlib';
 import { FosError, asFosError } from '../errors.js';
-import { DEFAULT_PREVIEW_BYTES, FLAG_GZIP, REPLY } from '../protocol/constants.js';
+import { DEFAULT_PREVIEW_BYTES, REPLY } from '../protocol/constants.js';
+import { packFrame } from '../protocol/frame-compression.js';
+import type { FrameCompression } from '../protocol/frame-compression.js';
 import type { Message } from '../protocol/frame-decoder.js';
 import type { RequestArgs } from '../protocol/messages.js';
 import { decodeReply, errorReplyBody, replySchemas } from '../protocol/messages.js';
 import type { OpContext, OpResult } from './session-types.js';
 import type { DownloadSource } from './types.js';
-
-const gzipAsync = promisify(gzip);
 
 /** Bytes read from the file per read call (a whole number of chunks). */
 const READ_BYTES = 1024 * 1024;
@@ -42,12 +41,12 @@ async function send(ctx: OpContext, source: DownloadSource, compress: boolean, i
   const { wire, negotiated, services } = ctx;
   const metrics = services.metrics;
   const idleMs = services.settings.idleTimeoutMs;
-  const useGzip = compress && negotiated.gzip;
+  const method: FrameCompression | null = !compress ? null : negotiated.brotli ? 'br' : negotiated.gzip ? 'gzip' : null;
   metrics?.activeTransfers.inc();
   let sent = source.offset;
   let acked = source.offset;
   try {
-    wire.sendLine(REPLY.sending, { entry: source.entry, offset: source.offset, length: source.length, compress: useGzip });
+    wire.sendLine(REPLY.sending, { entry: source.entry, offset: source.offset, length: source.length, compress: method !== null });
     const { chunkBytes } = negotiated;
     // Reads of several chunks at once: fewer trips to the file system's thread pool.
     const readBytes = Math.max(chunkBytes, Math.floor(READ_BYTES / chunkBytes) * chunkBytes);
@@ -61,7 +60,7 @@ async function send(ctx: OpContext, source: DownloadSource, compress: boolean, i
           while (sent - acked + piece.length > negotiated.windowBytes) acked = ackOf(await wire.next(idleMs), acked, sent);
         }
         await services.downloadThrottle?.take(ctx.user, piece.length);
-        const frame = useGzip ? await pack(piece) : { flags: 0, payload: piece };
+        const frame = method === null ? { flags: 0, payload: piece } : await packFrame(piece, method);
         const hasRoom = wire.sendFrame(frame.flags, frame.payload);
         sent += piece.length;
         metrics?.bytesOut.inc(piece.length);
@@ -93,9 +92,4 @@ function ackOf(message: Message, acked: number, sent: number): number {
   }
   const { offset } = decodeReply(replySchemas.ack, message);
   return offset > acked && offset <= sent ? offset : acked;
-}
-
-async function pack(piece: Buffer): Promise<{ flags: number; payload: Buffer }> {
-  const packed = await gzipAsync(piece, { level: zlib.Z_BEST_SPEED });
-  return packed.length < piece.length ? { flags: FLAG_GZIP, payload: packed } : { flags: 0, payload: piece };
 }

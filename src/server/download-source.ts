@@ -14,8 +14,8 @@ export function createDownloadSource(handle: FileHandle, entry: Entry, offset: n
   let ahead: { readonly size: number; readonly promise: Promise<Buffer> } | null = null;
   let closed: Promise<void> | undefined;
 
-  const readAt = async (at: number, size: number): Promise<Buffer> => {
-    const buffer = Buffer.allocUnsafe(size);
+  const readAt = async (at: number, size: number, into?: Buffer): Promise<Buffer> => {
+    const buffer = into !== undefined && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
       const { bytesRead } = await handle.read(buffer, filled, size - filled, at + filled);
@@ -54,6 +54,18 @@ export function createDownloadSource(handle: FileHandle, entry: Entry, offset: n
       position += piece.length;
       ahead = null;
       if (position < end) start(Math.min(maxBytes, end - position));
+      return piece;
+    },
+    async readAt(at, size, into) {
+      let piece: Buffer;
+      try {
+        piece = await readAt(at, size, into);
+      } catch (err) {
+        throw storageError(err, `cannot read ${JSON.stringify(entry.path)}`);
+      }
+      if (piece.length !== size) {
+        throw storageError(new Error('the file is shorter than its entry'), `cannot read ${JSON.stringify(entry.path)}`);
+      }
       return piece;
     },
     close() {

@@ -3,7 +3,7 @@
  * protocol's limits, and the compression methods both support. Pure.
  */
 import { FosError } from '../errors.js';
-import { MAX_CHUNK_BYTES, MAX_WINDOW_BYTES, MIN_CHUNK_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { COMPRESSION, FEATURE, MAX_CHUNK_BYTES, MAX_WINDOW_BYTES, MIN_CHUNK_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { RequestArgs } from '../protocol/messages.js';
 import type { Negotiated } from './session-types.js';
 
@@ -25,8 +25,10 @@ export function negotiate(hello: RequestArgs<'HELLO'>, offer: HelloOffer): Negot
   }
   const chunkBytes = clamp(Math.min(hello.chunkBytes ?? offer.chunkBytes, offer.chunkBytes), MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
   const windowBytes = clamp(Math.min(hello.windowBytes ?? offer.windowBytes, offer.windowBytes), chunkBytes, MAX_WINDOW_BYTES);
-  const gzip = hello.compress?.includes('gzip') === true;
-  return { chunkBytes, windowBytes, gzip };
+  const gzip = hello.compress?.includes(COMPRESSION.gzip) === true;
+  const brotli = hello.compress?.includes(COMPRESSION.brotli) === true;
+  const delta = hello.features?.includes(FEATURE.delta) === true;
+  return { chunkBytes, windowBytes, gzip, brotli, delta };
 }
 
 function clamp(value: number, low: number, high: number): number {

@@ -7,6 +7,7 @@ import { REPLY, REQUEST } from '../protocol/constants.js';
 import type { Request } from '../protocol/messages.js';
 import { errorReplyBody } from '../protocol/messages.js';
 import { handleRevoke, handleToken, handleTokens } from './account-handlers.js';
+import { handleBlocks } from './blocks-handler.js';
 import { handleDownload, handlePreview } from './download-handler.js';
 import { handleDelete, handleList, handleMkdir, handleMove, handleStat, handleTrash } from './entry-handlers.js';
 import { handleApprove, handleHeld, handleHold, handleReject } from './held-handlers.js';
@@ -51,6 +52,8 @@ async function dispatch(ctx: OpContext, request: Request): Promise<OpResult> {
   switch (request.verb) {
     case REQUEST.upload:
       return handleUpload(ctx, request.args);
+    case REQUEST.blocks:
+      return handleBlocks(ctx, request.args);
     case REQUEST.download:
       return handleDownload(ctx, request.args);
     case REQUEST.preview:

@@ -2,6 +2,7 @@
  * What a session gets from the server (services and settings) and what an operation
  * handler gets from its session.
  */
+import type { BlockCache } from './block-cache.js';
 import type { Logger } from '../log/logger.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { Store } from '../store/types.js';
@@ -44,6 +45,8 @@ export interface ServerServices {
   readonly downloadThrottle?: ByteThrottle;
   readonly metrics: ServerMetrics | undefined;
   readonly settings: SessionSettings;
+  /** Delta block hashes of recently uploaded contents (BLOCKS answers from it). */
+  readonly blockCache?: BlockCache;
 }
 
 /** Transfer parameters agreed in HELLO. */
@@ -51,6 +54,10 @@ export interface Negotiated {
   readonly chunkBytes: number;
   readonly windowBytes: number;
   readonly gzip: boolean;
+  /** Both sides support brotli frames (HELLO `compress` holds `br`). */
+  readonly brotli: boolean;
+  /** Both sides named the `delta` feature: BLOCKS and delta uploads. */
+  readonly delta: boolean;
 }
 
 /** What an operation handler works with. */

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { FosError, asFosError } from '../errors.js';
-import { MAX_FRAME_BYTES, MAX_REQUEST_LINE_BYTES, PROTOCOL_VERSION, REPLY, REQUEST } from '../protocol/constants.js';
+import { COMPRESSION, FEATURE, MAX_FRAME_BYTES, MAX_REQUEST_LINE_BYTES, PROTOCOL_VERSION, REPLY, REQUEST } from '../protocol/constants.js';
 import type { Message } from '../protocol/frame-decoder.js';
 import { decodeRequest, errorReplyBody } from '../protocol/messages.js';
 import type { Request } from '../protocol/messages.js';
@@ -122,7 +122,8 @@ class Fos2Session implements SessionHandle {
         server: settings.serverName,
         chunkBytes: negotiated.chunkBytes,
         windowBytes: negotiated.windowBytes,
-        compress: negotiated.gzip ? ['gzip'] : [],
+        compress: [...(negotiated.brotli ? [COMPRESSION.brotli] : []), ...(negotiated.gzip ? [COMPRESSION.gzip] : [])],
+        features: negotiated.delta ? [FEATURE.delta] : [],
       });
       return negotiated;
     } catch (err) {

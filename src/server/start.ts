@@ -4,6 +4,7 @@
  * rest of the server receives them. `startServer` resolves once the port is open and the
  * `listening` line is logged.
  */
+import { BlockCache } from './block-cache.js';
 import type { Fs } from '../fs/fs.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
@@ -148,6 +149,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...(options.uploadThrottle === undefined ? {} : { uploadThrottle: options.uploadThrottle }),
       ...(options.downloadThrottle === undefined ? {} : { downloadThrottle: options.downloadThrottle }),
       metrics,
+      blockCache: new BlockCache(),
       settings: Object.freeze({
         authTimeoutMs: o.authTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs,

@@ -61,6 +61,12 @@ export interface DownloadSource {
   readonly length: number;
   /** Reads the next piece of at most `maxBytes`; null at the end. */
   read(maxBytes: number): Promise<Buffer | null>;
+  /**
+   * Reads exactly `length` bytes at `position` of the version (a delta upload's base),
+   * independently of `read`; into the start of `into` when given (at least `length` long).
+   * @throws FosError `FOS_ERR_STORE_WRITE` when the file is shorter or unreadable.
+   */
+  readAt(position: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -42,6 +42,8 @@ export interface OpContext {
   readonly run: <T>(fn: (client: FosClient) => Promise<T>) => Promise<T>;
   readonly now: () => number;
   readonly signal: AbortSignal;
+  /** Compress transfers (brotli, else gzip) when the server supports it. */
+  readonly compress?: boolean;
   /** Told as a transfer moves; `null` bytes when it ends. */
   readonly onTransfer: (path: string, direction: Direction, bytes: number | null, total: number) => void;
 }
@@ -152,7 +154,10 @@ async function upload(ctx: OpContext, path: string, local: LocalState, baseRev: 
       c.upload(source, remotePathOf(ctx, path), {
         baseRev,
         mtimeMs: Math.floor(local.mtimeMs),
+        // The scan just hashed it: no second read before the bytes go.
+        ...(local.sha256 === '' ? {} : { sha256: local.sha256 }),
         signal: ctx.signal,
+        ...(ctx.compress === true ? { compress: true } : {}),
         onProgress: (p) => ctx.onTransfer(path, 'upload', p.bytes, p.total),
         // Issue 9: edited after its bytes were read, the file still landed whole on the
         // server; without this record the next round saw two new versions and made a
@@ -188,6 +193,7 @@ async function fetchInto(ctx: OpContext, path: string, diskPath: string, entry: 
       c.download(remotePathOf(ctx, entry.path), staged, {
         entry: { ...entry, path: remotePathOf(ctx, entry.path) },
         signal: ctx.signal,
+        ...(ctx.compress === true ? { compress: true } : {}),
         keepPartialOnAbort: true,
         onProgress: (p) => ctx.onTransfer(path, 'download', p.bytes, p.total),
       }),

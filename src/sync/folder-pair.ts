@@ -32,6 +32,8 @@ export interface FolderPairSpec {
   /** Ignore patterns from the config, after the defaults. */
   readonly ignore?: readonly string[];
   readonly settleMs: number;
+  /** Compress this pair's transfers (the config's `compress`; default false). */
+  readonly compress?: boolean;
   /** Minimum time between two batched manifest writes (default 1000 ms). */
   readonly flushIntervalMs?: number;
   /** Receives failures of batched manifest writes. */
@@ -44,6 +46,8 @@ export interface FolderPair {
   readonly local: string;
   readonly remote: string;
   readonly device: string;
+  /** Compress transfers (brotli, else gzip), as rsync -z. */
+  readonly compress: boolean;
   readonly manifest: Manifest;
   readonly view: RemoteView;
   readonly errors: ErrorBook;
@@ -93,6 +97,7 @@ export async function openFolderPair(spec: FolderPairSpec): Promise<FolderPair> 
     local,
     remote: spec.remote,
     device: spec.device,
+    compress: spec.compress === true,
     manifest,
     view,
     errors: new ErrorBook(),

@@ -313,6 +313,7 @@ function opContext(pair: FolderPair, options: PassOptions): Parameters<typeof ex
     run: options.run,
     now: () => options.clock.now(),
     signal: options.signal,
+    compress: pair.compress,
     onTransfer: options.onTransfer ?? ((): void => undefined),
   };
 }
