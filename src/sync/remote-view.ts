@@ -13,20 +13,26 @@ import type { Listing } from '../client/index.js';
 import type { Entry } from '../protocol/types.js';
 import { relativeTo } from './path-tree.js';
 
-const entrySchema = z.object({
-  path: z.string(),
-  kind: z.enum(['file', 'dir']),
-  size: z.number(),
-  mtimeMs: z.number(),
-  sha256: z.string(),
-  rev: z.number(),
-  deleted: z.boolean(),
-});
+/** True for an entry as `save` writes it (checked by hand: zod costs seconds on 100,000 entries). */
+function isEntry(value: unknown): value is Entry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e['path'] === 'string' &&
+    (e['kind'] === 'file' || e['kind'] === 'dir') &&
+    typeof e['size'] === 'number' &&
+    typeof e['mtimeMs'] === 'number' &&
+    typeof e['sha256'] === 'string' &&
+    typeof e['rev'] === 'number' &&
+    typeof e['deleted'] === 'boolean'
+  );
+}
+
 const fileSchema = z.object({
   version: z.literal(1),
   remoteRoot: z.string(),
   cursor: z.number(),
-  entries: z.array(entrySchema),
+  entries: z.array(z.unknown()),
   // Optional only for files written before tombstones were kept; those are rebuilt.
   tombstones: z.array(z.tuple([z.string(), z.number()])).optional(),
 });
@@ -68,7 +74,8 @@ export class RemoteView {
       // A view without tombstones (an older file) is rebuilt from the whole feed, which
       // reports every deletion with its revision.
       if (!parsed.success || parsed.data.remoteRoot !== remoteRoot || parsed.data.tombstones === undefined) return view;
-      for (const entry of parsed.data.entries) view.entries.set(entry.path, entry);
+      if (!parsed.data.entries.every(isEntry)) return view;
+      for (const entry of parsed.data.entries) if (isEntry(entry)) view.entries.set(entry.path, entry);
       for (const [path, rev] of parsed.data.tombstones) view.tombstones.set(path, rev);
       view.#cursor = parsed.data.cursor;
     } catch {
