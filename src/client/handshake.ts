@@ -6,6 +6,7 @@ import { FosError } from '../errors.js';
 import {
   DEFAULT_CHUNK_BYTES,
   DEFAULT_WINDOW_BYTES,
+  FEATURE,
   MAX_CHUNK_BYTES,
   MAX_WINDOW_BYTES,
   MIN_CHUNK_BYTES,
@@ -41,6 +42,7 @@ export async function handshake(
     chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
     compress: options.gzip === false ? [] : ['gzip'],
+    features: options.features ?? [FEATURE.uploads],
   };
   const hello = decodeReply(replySchemas.hello, expectHead(await connection.request(REQUEST.hello, offer, signal), REPLY.hello));
   if (hello.version !== PROTOCOL_VERSION) {
@@ -52,6 +54,7 @@ export async function handshake(
     chunkBytes,
     windowBytes: Math.min(MAX_WINDOW_BYTES, Math.max(chunkBytes, hello.windowBytes)),
     gzip: offer.compress.includes('gzip') && hello.compress.includes('gzip'),
+    features: offer.features.filter((feature) => hello.features?.includes(feature) === true),
   });
   const { credentials } = options;
   const auth = credentials.kind === 'password' ? { user: credentials.user, password: credentials.password } : { token: credentials.token };

@@ -46,6 +46,8 @@ export interface ConnectionOptions {
   readonly windowBytes?: number;
   /** Offer gzip in HELLO (default true; transfers still choose per request). */
   readonly gzip?: boolean;
+  /** Optional features offered in HELLO (default: every one this client has; [] acts as an older client). */
+  readonly features?: readonly string[];
   /** Name sent in HELLO's `client` field. */
   readonly clientName?: string;
 }
@@ -57,6 +59,8 @@ export interface Negotiated {
   readonly windowBytes: number;
   /** Both sides support gzip. */
   readonly gzip: boolean;
+  /** Optional features both sides support (`FEATURE`); none with an older server. */
+  readonly features: readonly string[];
 }
 
 /** Progress of one transfer, reported as bytes are acknowledged or written. */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { FosError, fromWireCode } from '../errors.js';
-import { MAX_HELD_IDS, MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
+import { MAX_BATCH_FILES, MAX_FEATURES, MAX_HELD_IDS, MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
 import { isBatchId } from './deletion-batch.js';
 import { BATCH_STATES, DELETION_SIDES } from './types.js';
 import type { LineMessage } from './frame-decoder.js';
@@ -38,6 +38,7 @@ const schemas = {
     chunkBytes: count.optional(),
     windowBytes: count.optional(),
     compress: z.array(z.string().max(32)).max(8).optional(),
+    features: z.array(z.string().max(32)).max(MAX_FEATURES).optional(),
   }),
   [REQUEST.auth]: z.union([
     z.object({ user: z.string().max(256), password: z.string().max(1024) }),
@@ -53,6 +54,13 @@ const schemas = {
     mtimeMs,
     baseRev,
     compress: z.boolean().optional(),
+  }),
+  // The frames of every file follow READY, in order; the sizes bound them (docs/protocol.md).
+  [REQUEST.uploads]: z.object({
+    files: z
+      .array(z.object({ path, size: count, sha256, mtimeMs, baseRev }))
+      .min(1)
+      .max(MAX_BATCH_FILES),
   }),
   [REQUEST.download]: z.object({
     path,
@@ -209,6 +217,8 @@ export const replySchemas = {
     chunkBytes: count,
     windowBytes: count,
     compress: z.array(z.string()),
+    // Absent from an older server: no optional features.
+    features: z.array(z.string()).optional(),
   }),
   authOk: z.object({ user: z.string() }),
   ready: z.object({ offset: count }),
@@ -219,6 +229,12 @@ export const replySchemas = {
   notice: z.object({ rev, paths: z.array(z.string()) }),
   shutdown: z.object({ graceMs: count.optional() }),
   entry: z.object({ entry: entrySchema }),
+  /** UPLOADS: one result per file, in request order. */
+  uploaded: z.object({
+    results: z.array(
+      z.union([z.object({ entry: entrySchema }), z.object({ error: z.looseObject({ code: z.string(), message: z.string() }) })]),
+    ),
+  }),
   watching: z.object({ rev }),
   token: z.object({ token: z.string().min(1), id: z.string() }),
   tokens: z.object({ tokens: z.array(tokenInfoSchema) }),

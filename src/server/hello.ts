@@ -1,9 +1,9 @@
 /**
  * HELLO negotiation: the smaller of both sides' chunk sizes and windows, clamped to the
- * protocol's limits, and the compression methods both support. Pure.
+ * protocol's limits, the compression methods and the optional features both support. Pure.
  */
 import { FosError } from '../errors.js';
-import { MAX_CHUNK_BYTES, MAX_WINDOW_BYTES, MIN_CHUNK_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { FEATURE, MAX_CHUNK_BYTES, MAX_WINDOW_BYTES, MIN_CHUNK_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { RequestArgs } from '../protocol/messages.js';
 import type { Negotiated } from './session-types.js';
 
@@ -26,8 +26,12 @@ export function negotiate(hello: RequestArgs<'HELLO'>, offer: HelloOffer): Negot
   const chunkBytes = clamp(Math.min(hello.chunkBytes ?? offer.chunkBytes, offer.chunkBytes), MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
   const windowBytes = clamp(Math.min(hello.windowBytes ?? offer.windowBytes, offer.windowBytes), chunkBytes, MAX_WINDOW_BYTES);
   const gzip = hello.compress?.includes('gzip') === true;
-  return { chunkBytes, windowBytes, gzip };
+  const features = SERVER_FEATURES.filter((feature) => hello.features?.includes(feature) === true);
+  return { chunkBytes, windowBytes, gzip, features };
 }
+
+/** The optional features this server has. */
+const SERVER_FEATURES: readonly string[] = [FEATURE.uploads];
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));

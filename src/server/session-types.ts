@@ -51,6 +51,8 @@ export interface Negotiated {
   readonly chunkBytes: number;
   readonly windowBytes: number;
   readonly gzip: boolean;
+  /** Optional features both sides listed in HELLO (`FEATURE`). */
+  readonly features: readonly string[];
 }
 
 /** What an operation handler works with. */

@@ -123,6 +123,7 @@ class Fos2Session implements SessionHandle {
         chunkBytes: negotiated.chunkBytes,
         windowBytes: negotiated.windowBytes,
         compress: negotiated.gzip ? ['gzip'] : [],
+        features: negotiated.features,
       });
       return negotiated;
     } catch (err) {
