@@ -5,8 +5,7 @@
  * server without the feature gets one UPLOAD per file on the same connection.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FosError, asFosError, errnoCode, fromWireCode } from '../errors.js';
 import { FEATURE, MAX_BATCH_BYTES, MAX_BATCH_FILES, REPLY, REQUEST } from '../protocol/constants.js';
 import { encodeFrameHeader } from '../protocol/encode.js';
@@ -22,9 +21,6 @@ export const BATCH_FILE_MAX_BYTES = 256 * 1024;
 
 /** Request line bytes the files of one batch may take (the server's limit is 64 KiB). */
 const BATCH_LINE_BYTES = 48 * 1024;
-
-/** Files read at once while a batch is prepared. */
-const READ_CONCURRENCY = 16;
 
 /** One file of a batch upload. */
 export interface BatchUploadFile {
@@ -62,26 +58,19 @@ export async function uploadBatch(connection: Connection, files: readonly BatchU
   const results: (BatchUploadResult | undefined)[] = files.map(() => undefined);
   const ready: ReadFile[] = [];
   const single: number[] = [];
-  for (let start = 0; start < files.length; start += READ_CONCURRENCY) {
-    const slice = files.slice(start, start + READ_CONCURRENCY);
-    await Promise.all(
-      slice.map(async (file, offset) => {
-        const index = start + offset;
-        if (file.expect !== undefined && file.expect.size > BATCH_FILE_MAX_BYTES) {
-          single.push(index);
-          return;
-        }
-        try {
-          const { bytes, sha256 } = await readWhole(file);
-          ready.push({ index, file, bytes, sha256 });
-        } catch (err) {
-          results[index] = { kind: 'failed', error: asFosError(err) };
-        }
-      }),
-    );
+  for (const [index, file] of files.entries()) {
+    if (file.expect !== undefined && file.expect.size > BATCH_FILE_MAX_BYTES) {
+      single.push(index);
+      continue;
+    }
+    try {
+      const { bytes, sha256 } = readWhole(file);
+      ready.push({ index, file, bytes, sha256 });
+    } catch (err) {
+      results[index] = { kind: 'failed', error: asFosError(err) };
+    }
   }
   throwIfAborted(signal);
-  ready.sort((a, b) => a.index - b.index);
   const batched = connection.negotiated.features.includes(FEATURE.uploads);
   if (batched) {
     const maxBytes = Math.min(MAX_BATCH_BYTES, connection.negotiated.windowBytes);
@@ -170,35 +159,39 @@ async function sendBatch(connection: Connection, batch: readonly ReadFile[], sig
   });
 }
 
-/** Reads a small file whole, checking it against what the caller expects and that it held still. */
-async function readWhole(file: BatchUploadFile): Promise<{ bytes: Buffer; sha256: string }> {
-  let handle: FileHandle;
+/**
+ * Reads a small file whole, checking it against what the caller expects and that it held
+ * still. Synchronous: for a few KiB, five round trips through the thread pool per file
+ * (open, stat, read, stat, close) cost many times the work itself (issue 8).
+ */
+function readWhole(file: BatchUploadFile): { bytes: Buffer; sha256: string } {
+  let fd: number;
   try {
-    handle = await open(file.localPath, 'r');
+    fd = openSync(file.localPath, 'r');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw new FosError('FOS_ERR_PATH_NOT_FOUND', `no such local file: ${file.localPath}`, { cause: err });
     throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `cannot read ${file.localPath}: ${errnoCode(err) ?? String(err)}`, { cause: err });
   }
   try {
-    const before = await handle.stat();
+    const before = fstatSync(fd);
     if (!before.isFile()) throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `${file.localPath} is not a regular file`);
     const expect = file.expect;
     if (expect !== undefined && (before.size !== expect.size || Math.floor(before.mtimeMs) !== Math.floor(expect.mtimeMs))) throw changedError(file.localPath);
     const bytes = Buffer.allocUnsafe(before.size);
     let filled = 0;
     while (filled < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
+      const read = readSync(fd, bytes, filled, bytes.length - filled, filled);
+      if (read === 0) break;
+      filled += read;
     }
-    const after = await handle.stat();
+    const after = fstatSync(fd);
     if (filled !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changedError(file.localPath);
     return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   } catch (err) {
     if (err instanceof FosError) throw err;
     throw new FosError('FOS_ERR_SYNC_LOCAL_IO', `cannot read ${file.localPath}: ${errnoCode(err) ?? String(err)}`, { cause: err });
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

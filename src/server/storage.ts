@@ -149,10 +149,18 @@ export class Storage {
   /**
    * Starts a batch of small uploads (`UPLOADS`): each file is checked, verified and refused
    * on its own; the accepted ones commit under one revision.
-   * @throws FosError storage errors when the user's tmp folder cannot be prepared.
    */
-  beginUploadBatch(user: string, files: readonly BatchFileMeta[], quota: Quota = NO_QUOTA): Promise<UploadBatch> {
-    return beginUploadBatch({ ctx: this.#ctx, user, files, quota, maxBytes: this.#maxUploadBytes, tmpDir: userTmp(this.layout, user), locks: this.#locks });
+  beginUploadBatch(user: string, files: readonly BatchFileMeta[], quota: Quota = NO_QUOTA): UploadBatch {
+    return beginUploadBatch({
+      ctx: this.#ctx,
+      user,
+      files,
+      quota,
+      maxBytes: this.#maxUploadBytes,
+      userRoot: userRoot(this.layout, user),
+      tmpDir: userTmp(this.layout, user),
+      locks: this.#locks,
+    });
   }
 
   /**

@@ -25,7 +25,7 @@ export async function handleUploads(ctx: OpContext, args: RequestArgs<'UPLOADS'>
   if (total > limit) throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `a batch holds at most ${limit} bytes, not ${total}`);
   const account = await services.store.getUser(user);
   const quota = account === null ? NO_QUOTA : { quotaBytes: account.quotaBytes, quotaFiles: account.quotaFiles };
-  const batch = await services.storage.beginUploadBatch(user, args.files, quota);
+  const batch = services.storage.beginUploadBatch(user, args.files, quota);
   const metrics = services.metrics;
   metrics?.activeTransfers.inc();
   try {
@@ -68,6 +68,6 @@ async function receive(ctx: OpContext, batch: UploadBatch, files: number): Promi
     }
     await services.uploadThrottle?.take(user, message.payload.length);
     services.metrics?.bytesIn.inc(message.payload.length);
-    await batch.write(index, message.payload);
+    batch.take(index, message.payload);
   }
 }

@@ -8,7 +8,7 @@ import { lstatSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { errnoCode } from '../errors.js';
-import { sha256File } from '../fs/hash.js';
+import { sha256FileSized } from '../fs/hash.js';
 import { diskPathOf, diskPathsOf, localError, localPath, lstatOrNull, sameMtime } from './local-fs.js';
 import { ancestorsOf, comparePaths, joinPath, toNfc } from './path-tree.js';
 import type { BaseState, LocalState } from './types.js';
@@ -139,7 +139,7 @@ async function visit(walk: Walk, diskPath: string, stats: Seen | null): Promise<
     sha256 = known.sha256;
   } else {
     try {
-      sha256 = await sha256File(localPath(root, diskPath), options.signal === undefined ? {} : { signal: options.signal });
+      sha256 = await sha256FileSized(localPath(root, diskPath), { sizeHint: stats.size, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     } catch (err) {
       // Vanished between the listing and the read: it is simply not there any more.
       if (errnoCode(err) === 'ENOENT' || (err instanceof Error && errnoCode(err.cause) === 'ENOENT')) return;
