@@ -28,13 +28,15 @@ function manualClock(): { clock: Clock; pending: () => number; fire: () => void 
 describe('IdleMemory', () => {
   it('keeps one collection pending after any number of passes, and none after close', () => {
     const { clock, pending, fire } = manualClock();
-    const idle = new IdleMemory(clock, 10);
+    let released = 0;
+    const idle = new IdleMemory(clock, () => (released += 1), 10);
     idle.touch();
     idle.touch();
     idle.touch();
     expect(pending()).toBe(1);
     fire();
     expect(pending()).toBe(0);
+    expect(released).toBe(1);
     idle.touch();
     idle.close();
     expect(pending()).toBe(0);

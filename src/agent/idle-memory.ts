@@ -21,7 +21,8 @@ function fullCollection(): (() => void) | null {
     // The flag makes `gc` a global of every context created after it; only this one uses it.
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
-    collector = typeof gc === 'function' ? (): void => void Reflect.apply(gc, undefined, []) : null;
+    // 'last-resort': every collection V8 has, and unused pages handed back to the system.
+    collector = typeof gc === 'function' ? (): void => void Reflect.apply(gc, undefined, [{ type: 'major', execution: 'sync', flavor: 'last-resort' }]) : null;
   } catch {
     // No collection on demand in this runtime: memory is then returned as V8 sees fit.
     collector = null;
@@ -29,14 +30,19 @@ function fullCollection(): (() => void) | null {
   return collector;
 }
 
-/** Runs one full collection `IDLE_COLLECT_MS` after the last `touch()`. `close()` is idempotent. */
+/**
+ * Runs `release` (what can be dropped while idle, such as saved remote views) and then one
+ * full collection `IDLE_COLLECT_MS` after the last `touch()`. `close()` is idempotent.
+ */
 export class IdleMemory {
   readonly #clock: Clock;
   readonly #delayMs: number;
+  readonly #release: () => void;
   #cancel: (() => void) | null = null;
 
-  constructor(clock: Clock, delayMs = IDLE_COLLECT_MS) {
+  constructor(clock: Clock, release: () => void = () => undefined, delayMs = IDLE_COLLECT_MS) {
     this.#clock = clock;
+    this.#release = release;
     this.#delayMs = delayMs;
   }
 
@@ -45,6 +51,7 @@ export class IdleMemory {
     this.#cancel?.();
     this.#cancel = this.#clock.setTimer(() => {
       this.#cancel = null;
+      this.#release();
       fullCollection()?.();
     }, this.#delayMs);
   }

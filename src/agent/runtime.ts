@@ -73,7 +73,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       logger.warn({ pair: pair.id, err: recovery.error, movedTo: recovery.movedTo }, 'manifest was corrupt; moved aside, rescanning the folder (nothing is deleted)');
     }
   }
-  const idleMemory = new IdleMemory(clock);
+  // While idle, the saved remote views stay on disk only; a pass reads its view back first.
+  const idleMemory = new IdleMemory(clock, () => {
+    session.pairs.forEach((pair, i) => {
+      if (workers[i]?.status().syncing !== true) pair.view.release();
+    });
+  });
   const onPass = (report: PassReport | null, error: Error | null): void => {
     if (report !== null) {
       serverReachable = !report.execution.offline;

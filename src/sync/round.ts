@@ -40,6 +40,7 @@ export async function catchUp(
   onHistoryReset?: (serverRev: number, cursor: number) => void,
 ): Promise<CatchUp> {
   const view = pair.view;
+  await view.ensureLoaded();
   const feed = (since: number) => run((c) => c.changesSince(since, { ...(view.feedPath === undefined ? {} : { path: view.feedPath }), signal }));
   let listing = await feed(view.cursor);
   let reset = false;
