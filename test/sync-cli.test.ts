@@ -3,7 +3,7 @@
  * two devices in separate folders. Exit codes: 0 in sync, 5 conflict copies made, 7 a
  * guard stopped the pass (issue 5, "Done when" 1, 3, 4).
  */
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,25 @@ describe('fos init and fos sync', () => {
     expect((await sync(a)).code).toBe(0);
     expect(await treeOf(a.folder)).toEqual(await treeOf(b.folder));
     expect((await sync(a)).json.pairs[0]?.inSync).toBe(true);
+  });
+
+  // Issue 8 (W4): a pass that uploaded reads its own commits back, so the no-op pass after
+  // it downloads no listing and rewrites neither the manifest nor the remote view.
+  it('leaves the state files alone on a no-op pass right after a pass that uploaded', async () => {
+    await writeFile(join(a.folder, 'docs/noop.txt'), 'uploaded, then nothing');
+    expect((await sync(a)).code).toBe(0);
+    const state = join(home, 'laptop', 'state');
+    const files = (await readdir(state)).filter((name) => name.endsWith('.manifest.json') || name.endsWith('.remote.json'));
+    expect(files).toHaveLength(2);
+    const view = JSON.parse(await readFile(join(state, files.find((f) => f.endsWith('.remote.json')) ?? ''), 'utf8')) as {
+      entries: { path: string }[];
+    };
+    expect(view.entries.map((e) => e.path)).toContain('docs/noop.txt');
+    const before = await Promise.all(files.map(async (name) => (await stat(join(state, name))).mtimeMs));
+    const again = await sync(a);
+    expect(again.code).toBe(0);
+    expect(again.json.pairs[0]?.planned).toEqual([]);
+    expect(await Promise.all(files.map(async (name) => (await stat(join(state, name))).mtimeMs))).toEqual(before);
   });
 
   it('exits 5 when it made a conflict copy', async () => {

@@ -14,7 +14,7 @@ import { connectTcp } from '../src/client/connect.js';
 import { Connection } from '../src/client/connection.js';
 import { uploadFile } from '../src/client/upload.js';
 import { sha256FileBlocks } from '../src/fs/hash.js';
-import { DELTA_BLOCK_BYTES } from '../src/protocol/constants.js';
+import { DELTA_BLOCK_BYTES, FEATURE } from '../src/protocol/constants.js';
 import { RawPeer, errCode } from './support/fos2.js';
 import { addUser, startServer, type TestServer } from './support/server.js';
 
@@ -37,7 +37,7 @@ afterAll(async () => {
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /** A connection whose socket is kept, so the bytes it sent can be read. */
-async function counted(options: { delta?: boolean } = {}): Promise<{ connection: Connection; sent: () => number }> {
+async function counted(options: { features?: readonly string[] } = {}): Promise<{ connection: Connection; sent: () => number }> {
   let socket: Socket | undefined;
   const connection = await Connection.open({
     address: { host: '127.0.0.1', port: server.port },
@@ -76,7 +76,7 @@ describe('delta uploads', () => {
     const source = join(scratch, 'big.bin');
     await writeFile(source, changed);
     const { connection, sent } = await counted();
-    expect(connection.negotiated.delta).toBe(true);
+    expect(connection.negotiated.features).toContain(FEATURE.delta);
     const entry = await uploadFile(connection, source, 'delta/big.bin', { baseRev: rev });
     await connection.quit();
     expect(entry).toMatchObject({ size: changed.length, sha256: sha256(changed) });
@@ -157,8 +157,8 @@ describe('delta uploads', () => {
     changed[MiB] = (changed[MiB] ?? 0) ^ 0xff;
     const source = join(scratch, 'old-peer.bin');
     await writeFile(source, changed);
-    const { connection, sent } = await counted({ delta: false });
-    expect(connection.negotiated.delta).toBe(false);
+    const { connection, sent } = await counted({ features: [FEATURE.uploads] });
+    expect(connection.negotiated.features).not.toContain(FEATURE.delta);
     const entry = await uploadFile(connection, source, 'delta/old-peer.bin', { baseRev: rev });
     await connection.quit();
     expect(entry.sha256).toBe(sha256(changed));

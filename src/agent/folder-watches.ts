@@ -228,7 +228,7 @@ export class FolderWatches {
     if (!plan.complete) {
       const source = this.#options.maxWatches !== null ? 'maxWatches' : `the limit less a reserve for other programs${limit}`;
       parts.push(
-        `the folder needs ${plan.watchesNeeded} watches (one per folder and per file) and the agent may use ${this.#budget ?? 0} (${source}): ` +
+        `the folder needs ${plan.watchesNeeded} watches (one per folder) and the agent may use ${this.#budget ?? 0} (${source}): ` +
           `${plan.watchedFolders} of ${plan.folders} folders are watched, the rest is ${every}`,
       );
     }

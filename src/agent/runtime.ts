@@ -14,6 +14,7 @@ import type { FolderPair } from '../sync/folder-pair.js';
 import { pairReconcile, passOptions } from './sync-session.js';
 import type { SyncSession } from './sync-session.js';
 import { FolderWatches } from './folder-watches.js';
+import { IdleMemory } from './idle-memory.js';
 import { PairWorker, ROOT_RECHECK_MS } from './pair-worker.js';
 import { watchRemote } from './remote-watch.js';
 import { writeStatusFile, socketPath } from './status-file.js';
@@ -72,6 +73,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       logger.warn({ pair: pair.id, err: recovery.error, movedTo: recovery.movedTo }, 'manifest was corrupt; moved aside, rescanning the folder (nothing is deleted)');
     }
   }
+  // While idle, the saved remote views stay on disk only; a pass reads its view back first.
+  const idleMemory = new IdleMemory(clock, () => {
+    session.pairs.forEach((pair, i) => {
+      if (workers[i]?.status().syncing !== true) pair.view.release();
+    });
+  });
   const onPass = (report: PassReport | null, error: Error | null): void => {
     if (report !== null) {
       serverReachable = !report.execution.offline;
@@ -83,6 +90,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       metrics?.syncPasses.inc({ result: 'error' });
     }
     dirty = true;
+    idleMemory.touch();
   };
   const workers = session.pairs.map(
     (pair) =>
@@ -164,6 +172,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }
     await writeStatusFile(settings.stateDir, status());
     dirty = false;
+    // Writing the state files makes garbage of their size: collect it once quiet again.
+    idleMemory.touch();
   };
   const saveTimer = setInterval(() => {
     if (!dirty && !workers.some((w) => w.status().syncing)) return;
@@ -205,6 +215,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         clearInterval(rootTimer);
         if (degradedTimer !== null) clearInterval(degradedTimer);
         clearInterval(saveTimer);
+        idleMemory.close();
         await watches.close();
         await Promise.all(workers.map((w) => w.close()));
         hard.abort();

@@ -52,7 +52,7 @@ export interface WatchStatus {
   readonly folders: number;
   /** Folders the watcher was given. */
   readonly watchedFolders: number;
-  /** Watches the whole folder would take: one per folder and one per file. */
+  /** Watches the whole folder would take: one per folder. */
   readonly watchesNeeded: number;
   /** The system's limit of watches per user, or null when there is none to read. */
   readonly limit: number | null;

@@ -13,6 +13,7 @@ import type { PassLimits, PassReport } from '../sync/engine-types.js';
 import { closeFolderPair, openFolderPair } from '../sync/folder-pair.js';
 import type { FolderPair } from '../sync/folder-pair.js';
 import { mergePasses, runPass } from '../sync/pass.js';
+import { catchUp } from '../sync/round.js';
 import { remainingLimits } from '../sync/plan-totals.js';
 import type { PassOptions } from '../sync/pass.js';
 
@@ -161,8 +162,28 @@ export async function syncOnce(session: SyncSession, pair: FolderPair, options: 
     if (!settling || report.limit !== null || report.retryAt === null || report.retryAt - started > SETTLE_WAIT_LIMIT_MS) break;
     await sleep(session.clock, Math.max(0, report.retryAt - now) + 10, options.signal);
   }
-  if (!options.dryRun && merged.limit === null) await pair.trash.prune(started, DEFAULT_TRASH_RETENTION_DAYS);
+  if (!options.dryRun && merged.limit === null) {
+    if (merged.execution.executed.some((op) => CHANGES_SERVER.has(op.kind))) await catchUpOwnChanges(pair, base);
+    await pair.trash.prune(started, DEFAULT_TRASH_RETENTION_DAYS);
+  }
   return merged;
+}
+
+/** Operations that commit on the server: each moves the server's revision past the view's cursor. */
+const CHANGES_SERVER: ReadonlySet<string> = new Set(['upload', 'deleteRemote', 'mkdirRemote', 'moveRemote', 'conflict']);
+
+/**
+ * Reads the change feed once more after a pass that changed the server, and saves the
+ * view: the pass's own commits are past the view's cursor, so without this the next
+ * `fos sync`, a no-op, would download them all again (issue 8, W4). A change another
+ * device made meanwhile lands in the view too; the next pass looks at the whole folder
+ * (fos sync has no scope), so it plans it just the same.
+ */
+async function catchUpOwnChanges(pair: FolderPair, options: PassOptions): Promise<void> {
+  await catchUp(pair, options.run, options.signal);
+  await pair.view.save();
+  pair.manifest.cursor = pair.view.cursor;
+  await pair.manifest.flush();
 }
 
 /** The pass options with the pair's own case rule. */

@@ -33,36 +33,36 @@ describe('watchBudget', () => {
 });
 
 describe('planWatches', () => {
+  // Issue 8: a folder costs one watch; its files are reported through it.
   it('watches everything when it fits or when there is no limit', () => {
-    for (const budget of [null, 16, 1000]) {
+    for (const budget of [null, 5, 1000]) {
       const [plan] = planWatches([TREE], budget);
-      expect(plan).toEqual({ complete: true, folders: 5, watchedFolders: 5, watchesNeeded: 16, watches: 16, unwatched: [] });
+      expect(plan).toEqual({ complete: true, folders: 5, watchedFolders: 5, watchesNeeded: 5, watches: 5, unwatched: [] });
     }
   });
 
   it('takes the shallowest folders first and leaves whole subtrees out', () => {
-    // root 3 + a 2 = 5; b (6) does not fit in 9 - 5 = 4; a/deep (1) does; a/deep/er (4) does not.
-    const [plan] = planWatches([TREE], 9);
-    expect(plan).toEqual({ complete: false, folders: 5, watchedFolders: 3, watchesNeeded: 16, watches: 6, unwatched: ['a/deep/er', 'b'] });
+    // root, a and b fit in 3; a/deep does not, and a/deep/er goes with it.
+    const [plan] = planWatches([TREE], 3);
+    expect(plan).toEqual({ complete: false, folders: 5, watchedFolders: 3, watchesNeeded: 5, watches: 3, unwatched: ['a/deep'] });
   });
 
-  it('never watches a folder whose parent is unwatched, however small', () => {
-    // root 3; a (2) does not fit in 4 - 3 = 1 while a/deep (1) would: it stays unwatched with a.
-    const [plan] = planWatches([TREE], 4);
-    expect(plan?.unwatched).toEqual(['a', 'b']);
-    expect(plan?.watchedFolders).toBe(1);
+  it('never watches a folder whose parent is unwatched', () => {
+    const [plan] = planWatches([TREE], 2);
+    expect(plan?.unwatched).toEqual(['a/deep', 'b']);
+    expect(plan?.watchedFolders).toBe(2);
   });
 
   it('leaves the root out when not even it fits', () => {
-    const [plan] = planWatches([TREE], 2);
+    const [plan] = planWatches([TREE], 0);
     expect(plan).toMatchObject({ complete: false, watchedFolders: 0, watches: 0, unwatched: [''] });
   });
 
   it('shares one budget between pairs, shallow folders of every pair first', () => {
     const small: PairCensus = { folders: [{ path: '', files: 0 }, { path: 'x', files: 0 }, { path: 'x/y', files: 0 }] };
-    const [first, second] = planWatches([TREE, small], 8);
-    // Depth 0: root 3 + root 1; depth 1: a 2, x 1 (7 of 8); b (6) does not fit; depth 2: a/deep 1 (8).
-    expect(first).toMatchObject({ watchedFolders: 3, unwatched: ['a/deep/er', 'b'] });
+    const [first, second] = planWatches([TREE, small], 5);
+    // Depth 0: both roots; depth 1: a, b and x (5 of 5); depth 2: neither a/deep nor x/y.
+    expect(first).toMatchObject({ watchedFolders: 3, unwatched: ['a/deep'] });
     expect(second).toMatchObject({ watchedFolders: 2, unwatched: ['x/y'] });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The watcher budget (issue 11): which folders the local watcher may watch when the system
- * limits watches per user (inotify on Linux). chokidar takes one watch per folder and one
- * per file in a watched folder, so a folder costs 1 + its files. Folders are taken
+ * limits watches per user (inotify on Linux). The watcher takes one watch per folder (files
+ * are seen through their folder's watch, local-watch.ts), so a folder costs 1. Folders are taken
  * shallowest first, across every pair, while they fit; a folder is watched only when its
  * parent is, so the unwatched part is a set of whole subtrees that rescans cover. Pure.
  */
@@ -11,7 +11,7 @@ import { parentOf } from '../sync/path-tree.js';
 export interface CensusFolder {
   /** Relative to the pair's root, as on disk, '/'-separated ('' for the root). */
   readonly path: string;
-  /** Files directly in it that the watcher would watch (ignored ones left out). */
+  /** Files directly in it (ignored ones left out); they cost no watch of their own. */
   readonly files: number;
 }
 
@@ -49,9 +49,10 @@ export function watchBudget(limit: number | null, maxWatches: number | null): nu
   return Math.max(0, limit - Math.min(MAX_RESERVE, Math.ceil(limit / 10)));
 }
 
-/** Watches a folder takes: its own and one per file. */
+/** Watches a folder takes: its own; its files are reported through it. */
 function costOf(folder: CensusFolder): number {
-  return 1 + folder.files;
+  void folder;
+  return 1;
 }
 
 /** Plans the watches of every pair within `budget` (null: no limit, everything is watched). */

@@ -18,7 +18,7 @@ import type { ClientConfig } from './client-config.js';
 import type { CliIo } from './main.js';
 import { addTlsOptions, tlsConnection } from './tls-trust.js';
 import type { StoredTls, TlsFlags } from './tls-trust.js';
-import { isTerminal } from './password-input.js';
+import { isTerminal } from './terminal.js';
 
 // Commands that already take their helpers from here (init) find the terminal check here too.
 export { isTerminal };

@@ -15,8 +15,11 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Builds the program; tests call this with their own io. */
-export function buildProgram(io: CliIo): Command {
+/**
+ * Builds the program; tests call this with their own io. With `args` (argv without node
+ * and the script) only the commands they need are loaded; without, every command.
+ */
+export async function buildProgram(io: CliIo, args?: readonly string[]): Promise<Command> {
   const program = new Command('fos')
     .description('Self-hosted file server and sync agent')
     .version(VERSION, '-V, --version')
@@ -27,14 +30,14 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride();
-  registerCommands(program, io);
+  await registerCommands(program, io, args);
   return program;
 }
 
 /** Runs the program on argv and resolves to the process exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
   try {
+    const program = await buildProgram(io, argv.slice(2));
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {

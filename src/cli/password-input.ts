@@ -6,11 +6,7 @@ import password from '@inquirer/password';
 import { FosError } from '../errors.js';
 import { checkPasswordPolicy } from '../store/accounts.js';
 import type { CliIo } from './main.js';
-
-/** True for a terminal stream. */
-export function isTerminal(stream: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true;
-}
+import { isTerminal } from './terminal.js';
 
 /**
  * A new password for `user`, checked against the password policy.

@@ -7,7 +7,7 @@ import type { SingleBar } from 'cli-progress';
 import { systemClock } from '../client/index.js';
 import type { Clock } from '../client/index.js';
 import { formatBytes } from './format.js';
-import { isTerminal } from './password-input.js';
+import { isTerminal } from './terminal.js';
 import type { CliIo } from './main.js';
 
 /** How long a transfer runs before its bar appears. */

@@ -11,7 +11,7 @@ import { FosError, asFosError } from '../errors.js';
 import { DEFAULT_PREVIEW_BYTES } from '../protocol/constants.js';
 import type { Entry } from '../protocol/types.js';
 import { addConnectOptions, addProgramExample, batchError, parseCount, printError, withSession } from './connect-options.js';
-import { isTerminal } from './password-input.js';
+import { isTerminal } from './terminal.js';
 import type { ConnectFlags, Session } from './connect-options.js';
 import { planDownload, runDownload } from './download-tree.js';
 import { formatBytes, formatLong, formatShort } from './format.js';

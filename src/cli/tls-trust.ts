@@ -13,7 +13,7 @@ import { fingerprintAsHex, fingerprintOfDer, parseFingerprint } from '../securit
 import { knownHostsBeside } from '../security/known-hosts.js';
 import { readCaFile, tlsConnector, type FirstUsePrompt } from '../security/tls-connect.js';
 import type { CliIo } from './main.js';
-import { isTerminal } from './password-input.js';
+import { isTerminal } from './terminal.js';
 
 /** The TLS flags as commander parses them. */
 export interface TlsFlags {

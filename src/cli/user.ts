@@ -11,7 +11,8 @@ import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { applyServerConfig } from './server-config.js';
 import { retireUserFiles } from './user-files.js';
-import { isTerminal, readLine, readNewPassword } from './password-input.js';
+import { readLine, readNewPassword } from './password-input.js';
+import { isTerminal } from './terminal.js';
 import type { CliIo } from './main.js';
 import { bcryptCostFrom, requireDataDir } from './server-options.js';
 

@@ -43,7 +43,7 @@ export async function handshake(
     chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
     compress: options.gzip === false ? [] : [COMPRESSION.brotli, COMPRESSION.gzip],
-    features: options.delta === false ? [] : [FEATURE.delta],
+    features: options.features ?? [FEATURE.delta, FEATURE.uploads],
   };
   const hello = decodeReply(replySchemas.hello, expectHead(await connection.request(REQUEST.hello, offer, signal), REPLY.hello));
   if (hello.version !== PROTOCOL_VERSION) {
@@ -56,7 +56,7 @@ export async function handshake(
     windowBytes: Math.min(MAX_WINDOW_BYTES, Math.max(chunkBytes, hello.windowBytes)),
     gzip: offer.compress.includes(COMPRESSION.gzip) && hello.compress.includes(COMPRESSION.gzip),
     brotli: offer.compress.includes(COMPRESSION.brotli) && hello.compress.includes(COMPRESSION.brotli),
-    delta: offer.features.includes(FEATURE.delta) && hello.features?.includes(FEATURE.delta) === true,
+    features: offer.features.filter((feature) => hello.features?.includes(feature) === true),
   });
   const { credentials } = options;
   const auth = credentials.kind === 'password' ? { user: credentials.user, password: credentials.password } : { token: credentials.token };

@@ -15,6 +15,8 @@ export type { BackoffOptions, RetryInfo, RetryOptions } from './retry.js';
 export { FosClient } from './session.js';
 export type { DeleteOptions, MoveOptions, RestoreOptions, SignalOptions, TrashItem } from './session.js';
 export { uploadFile } from './upload.js';
+export { BATCH_FILE_MAX_BYTES, uploadBatch } from './upload-batch.js';
+export type { BatchUploadFile, BatchUploadResult } from './upload-batch.js';
 export type { UploadOptions } from './upload.js';
 export type {
   Clock,

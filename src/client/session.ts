@@ -16,6 +16,8 @@ import { decideBatch, holdDeletions, listHeld } from './held.js';
 import type { DecisionReply, HeldQuery, HoldArgs, HoldReply, ListedBatch } from './held.js';
 import { listAll, restoreAll } from './listing.js';
 import { uploadFile } from './upload.js';
+import { uploadBatch } from './upload-batch.js';
+import type { BatchUploadFile, BatchUploadResult } from './upload-batch.js';
 import type { UploadOptions } from './upload.js';
 import type { ConnectionOptions, IssuedToken, Listing, Negotiated, Notice, Preview, RestoreReport } from './types.js';
 
@@ -136,6 +138,11 @@ export class FosClient {
   /** The first `bytes` bytes of a file (1024 by default). @throws FosError `FOS_ERR_PATH_NOT_FOUND`. */
   preview(path: string, options: { readonly bytes?: number; readonly signal?: AbortSignal } = {}): Promise<Preview> {
     return previewFile(this.connection, path, options.bytes, options.signal);
+  }
+
+  /** Uploads many small files in few requests; see `uploadBatch`. */
+  uploadBatch(files: readonly BatchUploadFile[], options: SignalOptions = {}): Promise<BatchUploadResult[]> {
+    return uploadBatch(this.connection, files, options);
   }
 
   /** Uploads a local file; see `uploadFile`. */

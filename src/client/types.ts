@@ -46,8 +46,8 @@ export interface ConnectionOptions {
   readonly windowBytes?: number;
   /** Offer gzip in HELLO (default true; transfers still choose per request). */
   readonly gzip?: boolean;
-  /** Offer the `delta` feature in HELLO (default true). */
-  readonly delta?: boolean;
+  /** Optional features offered in HELLO (default: every one this client has; [] acts as an older client). */
+  readonly features?: readonly string[];
   /** Name sent in HELLO's `client` field. */
   readonly clientName?: string;
 }
@@ -61,8 +61,8 @@ export interface Negotiated {
   readonly gzip: boolean;
   /** Both sides support brotli frames (preferred over gzip when compressing). */
   readonly brotli: boolean;
-  /** Both sides named the `delta` feature: an upload over an existing version sends only changed blocks. */
-  readonly delta: boolean;
+  /** Optional features both sides support (`FEATURE`); none with an older server. */
+  readonly features: readonly string[];
 }
 
 /** Progress of one transfer, reported as bytes are acknowledged or written. */

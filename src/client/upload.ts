@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { FosError, errnoCode } from '../errors.js';
-import { DELTA_MIN_FILE_BYTES, REPLY, REQUEST, TRANSFER_LINE } from '../protocol/constants.js';
+import { DELTA_MIN_FILE_BYTES, FEATURE, REPLY, REQUEST, TRANSFER_LINE } from '../protocol/constants.js';
 import { encodeFrameHeader } from '../protocol/encode.js';
 import { packFrame } from '../protocol/frame-compression.js';
 import type { FrameCompression, PackedFrame } from '../protocol/frame-compression.js';
@@ -164,7 +164,7 @@ async function prepare(
 ): Promise<{ sha256: string; delta: DeltaUpload | null }> {
   const { signal } = options;
   const hashOptions = signal === undefined ? {} : { signal };
-  const isPossible = options.baseRev !== null && options.delta !== false && connection.negotiated.delta && size >= DELTA_MIN_FILE_BYTES;
+  const isPossible = options.baseRev !== null && options.delta !== false && connection.negotiated.features.includes(FEATURE.delta) && size >= DELTA_MIN_FILE_BYTES;
   // Without a base revision (an unconditional upload), the version to start from is
   // whatever the path holds now, if anything.
   const baseRev = !isPossible ? null : options.baseRev ?? (await currentRev(connection, remotePath, signal));

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { FosError } from '../errors.js';
 import { BLOCK_HASH_HEX } from '../protocol/constants.js';
 import { nodeFs, storageError } from './fs.js';
@@ -143,6 +143,36 @@ export async function sha256FileBlocks(
     rethrow(err, signal, `cannot hash ${path}`);
   }
   return { sha256: hashesWhole ? whole.digest('hex') : '', size, blocks: blocks.finish() };
+}
+
+/** Files up to this size are hashed from one synchronous read (`sha256File`'s `sizeHint`). */
+export const SMALL_FILE_BYTES = 64 * 1024;
+
+/** Options of `sha256File`. */
+export interface FileHashOptions extends HashOptions {
+  /**
+   * The size the caller saw (lstat). A small file is read in one synchronous call: a stream
+   * and its thread-pool round trips cost far more than the bytes for 4 KiB (issue 8).
+   */
+  readonly sizeHint?: number;
+}
+
+/**
+ * Lower-case hex SHA-256 of a file's content: small files (by `sizeHint`) in one read,
+ * others as a stream.
+ * @throws as `sha256File`.
+ */
+export async function sha256FileSized(path: string, options: FileHashOptions = {}): Promise<string> {
+  const { sizeHint, signal } = options;
+  if (sizeHint === undefined || sizeHint > SMALL_FILE_BYTES) return sha256File(path, signal === undefined ? {} : { signal });
+  signal?.throwIfAborted();
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    rethrow(err, signal, `cannot hash ${path}`);
+  }
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Hex SHA-256 of bytes in memory. */

@@ -41,6 +41,7 @@ export const REQUEST = {
   tokens: 'TOKENS',
   revoke: 'REVOKE',
   upload: 'UPLOAD',
+  uploads: 'UPLOADS',
   download: 'DOWNLOAD',
   preview: 'PREVIEW',
   delete: 'DELETE',
@@ -65,11 +66,6 @@ export const TRANSFER_LINE = {
   copy: 'COPY',
 } as const;
 
-/** Optional features a HELLO may name (`features`); a peer uses one only when both named it. */
-export const FEATURE = {
-  /** `BLOCKS` and delta uploads (`UPLOAD` with `delta`, `COPY` lines). */
-  delta: 'delta',
-} as const;
 
 /** Smallest delta block; a file gets larger blocks when it would have more than MAX_DELTA_BLOCKS. */
 export const DELTA_BLOCK_BYTES = 1024 * 1024;
@@ -111,6 +107,29 @@ export const REPLY = {
   items: 'ITEMS',
   shutdown: 'SERVER SHUTDOWN',
 } as const;
+
+/**
+ * Optional features a peer lists in HELLO's `features`; the server answers with those both
+ * support. A peer that lists none (an older one) gets none, and the protocol stays as it was.
+ */
+export const FEATURE = {
+  /** `BLOCKS` and delta uploads (`UPLOAD` with `delta`, `COPY` lines). */
+  delta: 'delta',
+  /** `UPLOADS`: many small files in one request, committed under one revision. */
+  uploads: 'uploads',
+} as const;
+
+/** Most features a HELLO may list. */
+export const MAX_FEATURES = 32;
+
+/** Most files one `UPLOADS` request carries. */
+export const MAX_BATCH_FILES = 256;
+
+/**
+ * Most file bytes one `UPLOADS` request carries (and never more than the window): the
+ * client sends them without waiting for acknowledgements.
+ */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** The seed's chunk size, and the smallest chunk FOS/2 accepts. */
 export const MIN_CHUNK_BYTES = 4 * 1024;

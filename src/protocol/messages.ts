@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { FosError, fromWireCode } from '../errors.js';
-import { BLOCK_HASH_HEX, DELTA_BLOCK_BYTES, MAX_DELTA_BLOCK_BYTES, MAX_HELD_IDS, MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
+import { BLOCK_HASH_HEX, DELTA_BLOCK_BYTES, MAX_BATCH_FILES, MAX_DELTA_BLOCK_BYTES, MAX_FEATURES, MAX_HELD_IDS, MAX_PREVIEW_BYTES, REQUEST } from './constants.js';
 import { isBatchId } from './deletion-batch.js';
 import { BATCH_STATES, DELETION_SIDES } from './types.js';
 import type { LineMessage } from './frame-decoder.js';
@@ -45,7 +45,7 @@ const schemas = {
     chunkBytes: count.optional(),
     windowBytes: count.optional(),
     compress: z.array(z.string().max(32)).max(8).optional(),
-    features: z.array(z.string().max(32)).max(16).optional(),
+    features: z.array(z.string().max(32)).max(MAX_FEATURES).optional(),
   }),
   [REQUEST.auth]: z.union([
     z.object({ user: z.string().max(256), password: z.string().max(1024) }),
@@ -63,6 +63,13 @@ const schemas = {
     compress: z.boolean().optional(),
     /** Delta upload against the version at `rev`, in blocks of `blockBytes` (feature `delta`). */
     delta: z.object({ rev, blockBytes }).optional(),
+  }),
+  // The frames of every file follow READY, in order; the sizes bound them (docs/protocol.md).
+  [REQUEST.uploads]: z.object({
+    files: z
+      .array(z.object({ path, size: count, sha256, mtimeMs, baseRev }))
+      .min(1)
+      .max(MAX_BATCH_FILES),
   }),
   [REQUEST.download]: z.object({
     path,
@@ -223,7 +230,7 @@ export const replySchemas = {
     chunkBytes: count,
     windowBytes: count,
     compress: z.array(z.string()),
-    /** Absent from servers older than the feature list. */
+    // Absent from an older server: no optional features.
     features: z.array(z.string()).optional(),
   }),
   authOk: z.object({ user: z.string() }),
@@ -242,6 +249,12 @@ export const replySchemas = {
   notice: z.object({ rev, paths: z.array(z.string()) }),
   shutdown: z.object({ graceMs: count.optional() }),
   entry: z.object({ entry: entrySchema }),
+  /** UPLOADS: one result per file, in request order. */
+  uploaded: z.object({
+    results: z.array(
+      z.union([z.object({ entry: entrySchema }), z.object({ error: z.looseObject({ code: z.string(), message: z.string() }) })]),
+    ),
+  }),
   watching: z.object({ rev }),
   token: z.object({ token: z.string().min(1), id: z.string() }),
   tokens: z.object({ tokens: z.array(tokenInfoSchema) }),

@@ -6,7 +6,7 @@
  */
 import { FosError } from '../errors.js';
 import { blockHash } from '../fs/hash.js';
-import { DELTA_BLOCK_BYTES, MAX_DELTA_BLOCKS, REPLY } from '../protocol/constants.js';
+import { DELTA_BLOCK_BYTES, FEATURE, MAX_DELTA_BLOCKS, REPLY } from '../protocol/constants.js';
 import type { RequestArgs } from '../protocol/messages.js';
 import type { OpContext, OpResult } from './session-types.js';
 
@@ -16,7 +16,7 @@ import type { OpContext, OpResult } from './session-types.js';
  * `FOS_ERR_PROTO_BAD_REQUEST` (a folder, or more than MAX_DELTA_BLOCKS blocks), storage errors.
  */
 export async function handleBlocks(ctx: OpContext, args: RequestArgs<'BLOCKS'>): Promise<OpResult> {
-  if (!ctx.negotiated.delta) throw new FosError('FOS_ERR_PROTO_UNSUPPORTED', 'BLOCKS needs the delta feature in HELLO');
+  if (!ctx.negotiated.features.includes(FEATURE.delta)) throw new FosError('FOS_ERR_PROTO_UNSUPPORTED', 'BLOCKS needs the delta feature in HELLO');
   const source = await ctx.services.storage.openDownload(ctx.user, args.path, { offset: 0 });
   try {
     const { entry } = source;

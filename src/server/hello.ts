@@ -1,6 +1,6 @@
 /**
  * HELLO negotiation: the smaller of both sides' chunk sizes and windows, clamped to the
- * protocol's limits, and the compression methods both support. Pure.
+ * protocol's limits, the compression methods and the optional features both support. Pure.
  */
 import { FosError } from '../errors.js';
 import { COMPRESSION, FEATURE, MAX_CHUNK_BYTES, MAX_WINDOW_BYTES, MIN_CHUNK_BYTES, PROTOCOL_VERSION } from '../protocol/constants.js';
@@ -27,9 +27,12 @@ export function negotiate(hello: RequestArgs<'HELLO'>, offer: HelloOffer): Negot
   const windowBytes = clamp(Math.min(hello.windowBytes ?? offer.windowBytes, offer.windowBytes), chunkBytes, MAX_WINDOW_BYTES);
   const gzip = hello.compress?.includes(COMPRESSION.gzip) === true;
   const brotli = hello.compress?.includes(COMPRESSION.brotli) === true;
-  const delta = hello.features?.includes(FEATURE.delta) === true;
-  return { chunkBytes, windowBytes, gzip, brotli, delta };
+  const features = SERVER_FEATURES.filter((feature) => hello.features?.includes(feature) === true);
+  return { chunkBytes, windowBytes, gzip, brotli, features };
 }
+
+/** The optional features this server has. */
+const SERVER_FEATURES: readonly string[] = [FEATURE.delta, FEATURE.uploads];
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));

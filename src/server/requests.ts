@@ -14,6 +14,7 @@ import { handleApprove, handleHeld, handleHold, handleReject } from './held-hand
 import type { OpContext, OpResult } from './session-types.js';
 import { handleRestore } from './restore-handler.js';
 import { handleUpload } from './upload-handler.js';
+import { handleUploads } from './upload-batch-handler.js';
 import { handleWatch } from './watch-handler.js';
 
 /** Runs the request and answers it; never throws for a failed operation. */
@@ -54,6 +55,8 @@ async function dispatch(ctx: OpContext, request: Request): Promise<OpResult> {
       return handleUpload(ctx, request.args);
     case REQUEST.blocks:
       return handleBlocks(ctx, request.args);
+    case REQUEST.uploads:
+      return handleUploads(ctx, request.args);
     case REQUEST.download:
       return handleDownload(ctx, request.args);
     case REQUEST.preview:

@@ -56,8 +56,8 @@ export interface Negotiated {
   readonly gzip: boolean;
   /** Both sides support brotli frames (HELLO `compress` holds `br`). */
   readonly brotli: boolean;
-  /** Both sides named the `delta` feature: BLOCKS and delta uploads. */
-  readonly delta: boolean;
+  /** Optional features both sides listed in HELLO (`FEATURE`). */
+  readonly features: readonly string[];
 }
 
 /** What an operation handler works with. */

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { FosError, asFosError } from '../errors.js';
-import { COMPRESSION, FEATURE, MAX_FRAME_BYTES, MAX_REQUEST_LINE_BYTES, PROTOCOL_VERSION, REPLY, REQUEST } from '../protocol/constants.js';
+import { COMPRESSION, MAX_FRAME_BYTES, MAX_REQUEST_LINE_BYTES, PROTOCOL_VERSION, REPLY, REQUEST } from '../protocol/constants.js';
 import type { Message } from '../protocol/frame-decoder.js';
 import { decodeRequest, errorReplyBody } from '../protocol/messages.js';
 import type { Request } from '../protocol/messages.js';
@@ -123,7 +123,7 @@ class Fos2Session implements SessionHandle {
         chunkBytes: negotiated.chunkBytes,
         windowBytes: negotiated.windowBytes,
         compress: [...(negotiated.brotli ? [COMPRESSION.brotli] : []), ...(negotiated.gzip ? [COMPRESSION.gzip] : [])],
-        features: negotiated.delta ? [FEATURE.delta] : [],
+        features: negotiated.features,
       });
       return negotiated;
     } catch (err) {

@@ -36,6 +36,8 @@ import { TrashBin } from './trash-bin.js';
 import { beginStreamedUpload } from './streamed-upload.js';
 import type { StreamedUpload } from './streamed-upload.js';
 import { createUploadSink } from './upload-sink.js';
+import { beginUploadBatch } from './upload-batch.js';
+import type { BatchFileMeta, UploadBatch } from './upload-batch.js';
 import type { Clock, DownloadSource, Listing, Quota, UploadMeta, UploadSink } from './types.js';
 import type { WatchHub } from './watch-hub.js';
 
@@ -142,6 +144,23 @@ export class Storage {
       releasePart();
       throw storageError(err, `cannot start the upload of ${JSON.stringify(path)}`);
     }
+  }
+
+  /**
+   * Starts a batch of small uploads (`UPLOADS`): each file is checked, verified and refused
+   * on its own; the accepted ones commit under one revision.
+   */
+  beginUploadBatch(user: string, files: readonly BatchFileMeta[], quota: Quota = NO_QUOTA): UploadBatch {
+    return beginUploadBatch({
+      ctx: this.#ctx,
+      user,
+      files,
+      quota,
+      maxBytes: this.#maxUploadBytes,
+      userRoot: userRoot(this.layout, user),
+      tmpDir: userTmp(this.layout, user),
+      locks: this.#locks,
+    });
   }
 
   /**

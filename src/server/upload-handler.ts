@@ -4,7 +4,7 @@
  */
 import { FosError, asFosError } from '../errors.js';
 import { BlockHasher } from '../fs/hash.js';
-import { DELTA_BLOCK_BYTES, DELTA_MIN_FILE_BYTES, REPLY, TRANSFER_LINE } from '../protocol/constants.js';
+import { DELTA_BLOCK_BYTES, DELTA_MIN_FILE_BYTES, FEATURE, REPLY, TRANSFER_LINE } from '../protocol/constants.js';
 import type { LineMessage } from '../protocol/frame-decoder.js';
 import { unpackFrame } from '../protocol/frame-compression.js';
 import type { RequestArgs } from '../protocol/messages.js';
@@ -53,7 +53,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
   );
   // A delta upload copies unchanged blocks from the version it was computed against; any
   // other state (no such version any more, a resumed partial file) gets a plain upload.
-  const base = args.delta !== undefined && negotiated.delta && sink.offset === 0 ? await openBase(ctx, args.path, args.delta.rev) : null;
+  const base = args.delta !== undefined && negotiated.features.includes(FEATURE.delta) && sink.offset === 0 ? await openBase(ctx, args.path, args.delta.rev) : null;
   const baseBlocks = base === null ? undefined : services.blockCache?.get(base.entry.sha256);
   // The block hashes of the new version, recorded for the next delta upload over it; a
   // resumed upload does not see its first bytes, so it records nothing.

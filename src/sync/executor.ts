@@ -13,13 +13,14 @@
 import PQueue from 'p-queue';
 import { FosError } from '../errors.js';
 import { applyOp } from './apply-op.js';
+import { applyUploads, groupUploads } from './apply-uploads.js';
 import type { OpContext, OpOutcome } from './apply-op.js';
 import type { ConflictCopy, ExecutionReport, PathError, SkippedOp } from './engine-types.js';
 import type { ErrorBook } from './error-book.js';
 import { countOps, opPath, opPaths } from './order.js';
 import { ancestorsOf } from './path-tree.js';
 import { describeOp } from './plan-totals.js';
-import type { Op } from './types.js';
+import type { Op, UploadOp } from './types.js';
 
 /** Options of `executePlan`. */
 export interface ExecutorOptions {
@@ -96,7 +97,7 @@ export async function executePlan(ops: readonly Op[], ctx: OpContext, options: E
   let waiting = ops.length;
   options.onQueue?.(waiting);
 
-  const runOne = async (op: Op): Promise<void> => {
+  const runOne = async (op: Op, apply: () => Promise<OpOutcome> = () => applyOp(op, ctx)): Promise<void> => {
     const path = opPath(op);
     try {
       if (offline || options.stop?.aborted === true) return;
@@ -106,7 +107,7 @@ export async function executePlan(ops: readonly Op[], ctx: OpContext, options: E
       }
       let outcome: OpOutcome;
       try {
-        outcome = await applyOp(op, ctx);
+        outcome = await apply();
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         const code = err instanceof FosError ? err.code : '';
@@ -141,9 +142,30 @@ export async function executePlan(ops: readonly Op[], ctx: OpContext, options: E
     }
   };
 
+  // Small uploads go in groups, one request per group (issue 8); each keeps its own outcome.
+  const runGroup = async (group: readonly UploadOp[]): Promise<void> => {
+    const eligible = group.filter((op) => !offline && options.stop?.aborted !== true && !options.errors.isBackingOff(op.path, ctx.now()));
+    const results = eligible.length === 0 ? null : applyUploads(eligible, ctx);
+    // Read below, once per operation; a failure of the whole group fails each of them.
+    results?.catch(() => undefined);
+    await Promise.all(
+      group.map((op) =>
+        runOne(op, async () => {
+          const index = eligible.indexOf(op);
+          if (results === null || index < 0) return applyOp(op, ctx);
+          const result = (await results)[index];
+          if (result === undefined) return applyOp(op, ctx);
+          if (result.kind === 'error') throw result.error;
+          return result.outcome;
+        }),
+      ),
+    );
+  };
+
   for (const batch of batchOps(ops)) {
     if (offline || options.stop?.aborted === true || ctx.signal.aborted) break;
-    await Promise.all(batch.map((op) => queue.add(() => runOne(op))));
+    const { groups, others } = groupUploads(batch);
+    await Promise.all([...others.map((op) => queue.add(() => runOne(op))), ...groups.map((group) => queue.add(() => runGroup(group)))]);
   }
   if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new FosError('FOS_ERR_CLI_ABORTED', 'aborted');
   options.onQueue?.(0);

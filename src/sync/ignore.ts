@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore from 'ignore';
+import type { Ignore } from 'ignore';
 import { errnoCode, FosError } from '../errors.js';
 
 /** The name of the per-folder ignore file. */
@@ -61,20 +62,36 @@ export interface IgnoreSources {
 export function createIgnoreMatcher(sources: IgnoreSources = {}): IgnoreMatcher {
   const ignorecase = sources.caseInsensitive ?? false;
   const marked = (patterns: readonly string[], mark: IgnoreSource) => patterns.map((pattern) => ({ pattern, mark }));
-  const own = ignore({ ignorecase }).add(marked(FOS_OWN_PATTERNS, 'fos'));
-  const rules = ignore({ ignorecase });
-  if (sources.noDefaults !== true) rules.add(marked(DEFAULT_IGNORES, 'default'));
-  if (sources.patterns !== undefined) rules.add(marked(sources.patterns, 'config'));
-  // One pattern per line, as `ignore` splits a text itself, so each keeps its source.
-  if (sources.fosignore !== undefined) rules.add(marked(sources.fosignore.split(/\r?\n/u), IGNORE_FILE));
+  const build = (): { own: Ignore; rules: Ignore } => {
+    const own = ignore({ ignorecase }).add(marked(FOS_OWN_PATTERNS, 'fos'));
+    const rules = ignore({ ignorecase });
+    if (sources.noDefaults !== true) rules.add(marked(DEFAULT_IGNORES, 'default'));
+    if (sources.patterns !== undefined) rules.add(marked(sources.patterns, 'config'));
+    // One pattern per line, as `ignore` splits a text itself, so each keeps its source.
+    if (sources.fosignore !== undefined) rules.add(marked(sources.fosignore.split(/\r?\n/u), IGNORE_FILE));
+    return { own, rules };
+  };
+  // `ignore` keeps every answer it gave, per path, for good: over 100,000 files that was
+  // 20 MB of an idle agent (issue 8, M1). The matchers start afresh every so many answers.
+  let matchers = build();
+  let answers = 0;
+  const current = (): { own: Ignore; rules: Ignore } => {
+    if (++answers > MAX_REMEMBERED_ANSWERS) {
+      matchers = build();
+      answers = 0;
+    }
+    return matchers;
+  };
   const candidate = (relPath: string, isDir: boolean): string => (isDir ? `${relPath}/` : relPath);
   return {
     isIgnored(relPath: string, isDir: boolean): boolean {
       if (relPath === '') return false;
+      const { own, rules } = current();
       return own.ignores(candidate(relPath, isDir)) || rules.ignores(candidate(relPath, isDir));
     },
     explain(relPath: string, isDir: boolean): IgnoreMatch | null {
       if (relPath === '') return null;
+      const { own, rules } = current();
       for (const matcher of [own, rules]) {
         const rule = matcher.test(candidate(relPath, isDir)).rule;
         if (rule !== undefined) return { pattern: rule.pattern, source: sourceOf(rule.mark) };
@@ -83,6 +100,9 @@ export function createIgnoreMatcher(sources: IgnoreSources = {}): IgnoreMatcher 
     },
   };
 }
+
+/** Answers the matchers give before they start afresh (each keeps them all). */
+const MAX_REMEMBERED_ANSWERS = 10_000;
 
 function sourceOf(mark: string | undefined): IgnoreSource {
   return mark === 'fos' || mark === 'default' || mark === 'config' || mark === IGNORE_FILE ? mark : 'config';

@@ -117,6 +117,36 @@ describe('manifest', () => {
     expect([...m.records.keys()].sort()).toEqual(['ab', 'b/c', 'b/c/x']);
   });
 
+  // Issue 8: a no-op pass sets the cursor it already has; the 100,000-record file stays as it is.
+  it('is not dirty after setting the cursor it already has, and writes compact JSON when it changes', async () => {
+    const m = await Manifest.open({ stateDir: dir, pairId: 'noop' });
+    m.set('a', file(1));
+    m.cursor = 7;
+    await m.flush();
+    expect(m.isDirty).toBe(false);
+    m.cursor = 7;
+    expect(m.isDirty).toBe(false);
+    const text = await readFile(m.file, 'utf8');
+    expect(text).not.toContain('\n');
+    expect(JSON.parse(text)).toMatchObject({ cursor: 7, entries: { a: file(1) } });
+    m.cursor = 8;
+    expect(m.isDirty).toBe(true);
+    await m.close();
+    const again = await Manifest.open({ stateDir: dir, pairId: 'noop' });
+    expect(again.cursor).toBe(8);
+    expect(again.get('a')).toEqual(file(1));
+  });
+
+  it('moves aside a record with an unknown key or a bad hash', async () => {
+    for (const [i, bad] of [{ ...file(1), extra: 1 }, { ...file(1), sha256: 'XY' }, 'text'].entries()) {
+      const target = manifestFile(dir, `bad${i}`);
+      await writeFile(target, JSON.stringify({ version: 1, cursor: 0, root: null, entries: { 'd/x': bad } }));
+      const m = await Manifest.open({ stateDir: dir, pairId: `bad${i}`, now: () => 5 });
+      expect(m.recovery?.error.message).toMatch(/entries\.d\/x/u);
+      expect(m.records.size).toBe(0);
+    }
+  });
+
   it('moves a corrupt file aside and starts from an empty base', async () => {
     const target = manifestFile(dir, 'p');
     await writeFile(target, '{"version":1,"cursor":');

@@ -129,6 +129,8 @@ export async function runPass(pair: FolderPair, options: PassOptions): Promise<P
     };
   };
 
+  // An idle agent keeps the remote view on disk only (issue 8, M1).
+  await pair.view.ensureLoaded();
   const root = await checkRoot(pair.local, pair.manifest.root, { force });
   if (root.state !== 'present') return finish({ execution: EMPTY_EXECUTION, guard: rootGuardReport(root, pair.manifest.records), scope: [''] });
   // The root's identity is recorded (and its id file written) only once the pass is about

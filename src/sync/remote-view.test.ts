@@ -46,3 +46,36 @@ describe('RemoteView tombstones', () => {
     expect(view.entries.size).toBe(0);
   });
 });
+
+// Issue 8 (M1): an idle agent keeps a saved view on disk only.
+describe('RemoteView release', () => {
+  it('drops a saved view from memory, refuses to hand out the empty one, and reads it back', async () => {
+    const file = join(dir, 'p.remote.json');
+    const view = new RemoteView(file, 'docs');
+    view.apply({ entries: [entry('docs/a', 1), entry('docs/b', 2, true)], rev: 2 });
+    expect(view.release()).toBe(false);
+    await view.save();
+    expect(view.release()).toBe(true);
+    expect(view.isReleased).toBe(true);
+    expect(view.cursor).toBe(2);
+    expect(() => view.entries).toThrow(expect.objectContaining({ code: 'FOS_ERR_SYNC_MANIFEST' }) as Error);
+    expect(() => view.apply({ entries: [], rev: 3 })).toThrow(expect.objectContaining({ code: 'FOS_ERR_SYNC_MANIFEST' }) as Error);
+    await view.ensureLoaded();
+    expect([...view.entries.keys()]).toEqual(['a']);
+    expect([...view.tombstones]).toEqual([['b', 2]]);
+    expect(view.isDirty).toBe(false);
+  });
+
+  it('rebuilds from revision 0 when the saved file went away while released', async () => {
+    const file = join(dir, 'p.remote.json');
+    const view = new RemoteView(file, 'docs');
+    view.apply({ entries: [entry('docs/a', 1)], rev: 1 });
+    await view.save();
+    view.release();
+    await rm(file);
+    await view.ensureLoaded();
+    expect(view.cursor).toBe(0);
+    expect(view.entries.size).toBe(0);
+    expect(view.isDirty).toBe(true);
+  });
+});

@@ -7,26 +7,32 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { errnoCode } from '../errors.js';
+import { errnoCode, FosError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { Listing } from '../client/index.js';
 import type { Entry } from '../protocol/types.js';
 import { relativeTo } from './path-tree.js';
 
-const entrySchema = z.object({
-  path: z.string(),
-  kind: z.enum(['file', 'dir']),
-  size: z.number(),
-  mtimeMs: z.number(),
-  sha256: z.string(),
-  rev: z.number(),
-  deleted: z.boolean(),
-});
+/** True for an entry as `save` writes it (checked by hand: zod costs seconds on 100,000 entries). */
+function isEntry(value: unknown): value is Entry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e['path'] === 'string' &&
+    (e['kind'] === 'file' || e['kind'] === 'dir') &&
+    typeof e['size'] === 'number' &&
+    typeof e['mtimeMs'] === 'number' &&
+    typeof e['sha256'] === 'string' &&
+    typeof e['rev'] === 'number' &&
+    typeof e['deleted'] === 'boolean'
+  );
+}
+
 const fileSchema = z.object({
   version: z.literal(1),
   remoteRoot: z.string(),
   cursor: z.number(),
-  entries: z.array(entrySchema),
+  entries: z.array(z.unknown()),
   // Optional only for files written before tombstones were kept; those are rebuilt.
   tombstones: z.array(z.tuple([z.string(), z.number()])).optional(),
 });
@@ -35,15 +41,70 @@ const fileSchema = z.object({
 export class RemoteView {
   readonly file: string;
   readonly remoteRoot: string;
-  readonly entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, Entry>();
+  readonly #tombstones = new Map<string, number>();
+  #cursor = 0;
+  #dirty = false;
+  /** Saved and dropped from memory while the agent is idle (`release`); `ensureLoaded` reads it back. */
+  #released = false;
+
+  /**
+   * Every live entry by sync path.
+   * @throws FosError `FOS_ERR_SYNC_MANIFEST` while the view is released: an empty view
+   * would read as "everything was deleted on the server", so it is never handed out.
+   */
+  get entries(): Map<string, Entry> {
+    this.#throwIfReleased();
+    return this.#entries;
+  }
+
   /**
    * The revision at which each deleted path was deleted, by sync path (issue 11: a held or
    * approved local deletion is named by its tombstone). Only paths the manifest still
    * knows are kept (`pruneTombstones`), so this stays as small as the pending deletions.
+   * @throws FosError `FOS_ERR_SYNC_MANIFEST` while the view is released.
    */
-  readonly tombstones = new Map<string, number>();
-  #cursor = 0;
-  #dirty = false;
+  get tombstones(): Map<string, number> {
+    this.#throwIfReleased();
+    return this.#tombstones;
+  }
+
+  /** True while the entries are on disk only. */
+  get isReleased(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * Drops the entries from memory when they are saved (issue 8, M1: an idle agent over
+   * 100,000 files kept the whole listing). The cursor stays. Returns whether it did.
+   */
+  release(): boolean {
+    if (this.#dirty || this.#released) return false;
+    this.#entries.clear();
+    this.#tombstones.clear();
+    this.#released = true;
+    return true;
+  }
+
+  /**
+   * Reads the entries back after `release`. A file that is gone or no longer matches gives
+   * an empty view at cursor 0, which the full change feed rebuilds (safe, only slower).
+   */
+  async ensureLoaded(): Promise<void> {
+    if (!this.#released) return;
+    const saved = await RemoteView.load(this.file, this.remoteRoot);
+    this.#released = false;
+    if (saved.cursor !== this.#cursor) {
+      this.reset();
+      return;
+    }
+    for (const [path, entry] of saved.#entries) this.#entries.set(path, entry);
+    for (const [path, rev] of saved.#tombstones) this.#tombstones.set(path, rev);
+  }
+
+  #throwIfReleased(): void {
+    if (this.#released) throw new FosError('FOS_ERR_SYNC_MANIFEST', `the remote view ${this.file} is not loaded (call ensureLoaded first)`);
+  }
 
   constructor(file: string, remoteRoot: string) {
     this.file = file;
@@ -68,13 +129,14 @@ export class RemoteView {
       // A view without tombstones (an older file) is rebuilt from the whole feed, which
       // reports every deletion with its revision.
       if (!parsed.success || parsed.data.remoteRoot !== remoteRoot || parsed.data.tombstones === undefined) return view;
-      for (const entry of parsed.data.entries) view.entries.set(entry.path, entry);
-      for (const [path, rev] of parsed.data.tombstones) view.tombstones.set(path, rev);
+      if (!parsed.data.entries.every(isEntry)) return view;
+      for (const entry of parsed.data.entries) if (isEntry(entry)) view.#entries.set(entry.path, entry);
+      for (const [path, rev] of parsed.data.tombstones) view.#tombstones.set(path, rev);
       view.#cursor = parsed.data.cursor;
     } catch {
       // Torn or hand-edited file: start from cursor 0; the feed rebuilds the view.
-      view.entries.clear();
-      view.tombstones.clear();
+      view.#entries.clear();
+      view.#tombstones.clear();
     }
     return view;
   }
@@ -96,6 +158,7 @@ export class RemoteView {
 
   /** Applies a change feed page; returns the sync paths it touched. */
   apply(listing: Listing): string[] {
+    this.#throwIfReleased();
     const touched: string[] = [];
     const ordered = [...listing.entries].sort((a, b) => a.rev - b.rev);
     for (const entry of ordered) {
@@ -103,11 +166,11 @@ export class RemoteView {
       if (path === null) continue;
       touched.push(path);
       if (entry.deleted) {
-        this.entries.delete(path);
-        this.tombstones.set(path, entry.rev);
+        this.#entries.delete(path);
+        this.#tombstones.set(path, entry.rev);
       } else {
-        this.entries.set(path, { ...entry, path });
-        this.tombstones.delete(path);
+        this.#entries.set(path, { ...entry, path });
+        this.#tombstones.delete(path);
       }
     }
     if (listing.rev !== this.#cursor || touched.length > 0) this.#dirty = true;
@@ -121,8 +184,9 @@ export class RemoteView {
    * crash), where revisions after its current one mean nothing any more.
    */
   reset(): void {
-    this.entries.clear();
-    this.tombstones.clear();
+    this.#entries.clear();
+    this.#tombstones.clear();
+    this.#released = false;
     this.#cursor = 0;
     this.#dirty = true;
   }
@@ -131,7 +195,7 @@ export class RemoteView {
   pruneTombstones(isKnown: (path: string) => boolean): void {
     for (const path of this.tombstones.keys()) {
       if (isKnown(path)) continue;
-      this.tombstones.delete(path);
+      this.#tombstones.delete(path);
       this.#dirty = true;
     }
   }
@@ -143,8 +207,8 @@ export class RemoteView {
       version: 1,
       remoteRoot: this.remoteRoot,
       cursor: this.#cursor,
-      entries: [...this.entries.values()],
-      tombstones: [...this.tombstones],
+      entries: [...this.#entries.values()],
+      tombstones: [...this.#tombstones],
     };
     this.#dirty = false;
     try {

@@ -40,6 +40,7 @@ export async function catchUp(
   onHistoryReset?: (serverRev: number, cursor: number) => void,
 ): Promise<CatchUp> {
   const view = pair.view;
+  await view.ensureLoaded();
   const feed = (since: number) => run((c) => c.changesSince(since, { ...(view.feedPath === undefined ? {} : { path: view.feedPath }), signal }));
   let listing = await feed(view.cursor);
   let reset = false;
@@ -83,10 +84,13 @@ export interface RoundOptions {
  * @throws FosError `FOS_ERR_SYNC_LOCAL_IO` when the root cannot be read; the abort error.
  */
 export async function planRound(pair: RoundSource, scope: readonly string[], options: RoundOptions): Promise<Round> {
-  const scanned = await scanScope(pair.local, scope, pair.manifest.records, { isIgnored: pair.isIgnored, signal: options.signal });
+  // The scan and reconcile ask about the same paths up to four times (scan, base, remote,
+  // local): the rules are matched once per path and round (issue 8: a no-op pass).
+  const isIgnoredByRules = memoize(pair.isIgnored);
+  const scanned = await scanScope(pair.local, scope, pair.manifest.records, { isIgnored: isIgnoredByRules, signal: options.signal });
   const held = scanned.skipped.map((s) => s.path);
   const isIgnored = (path: string, isDir: boolean): boolean =>
-    isAtOrUnder(path, FOS_DIR) || pair.isIgnored(path, isDir) || held.some((h) => isAtOrUnder(path, h));
+    isAtOrUnder(path, FOS_DIR) || isIgnoredByRules(path, isDir) || (held.length > 0 && held.some((h) => isAtOrUnder(path, h)));
   const input: ReconcileInput = {
     base: restrict(pair.manifest.records, scope),
     local: scanned.local,
@@ -100,6 +104,21 @@ export async function planRound(pair: RoundSource, scope: readonly string[], opt
     options: options.reconcile,
   };
   return { plan: reconcile(input), input, local: scanned.local, skipped: scanned.skipped };
+}
+
+/** `isIgnored` with each answer kept for the round. */
+function memoize(isIgnored: (path: string, isDir: boolean) => boolean): (path: string, isDir: boolean) => boolean {
+  const files = new Map<string, boolean>();
+  const dirs = new Map<string, boolean>();
+  return (path, isDir) => {
+    const known = isDir ? dirs : files;
+    let answer = known.get(path);
+    if (answer === undefined) {
+      answer = isIgnored(path, isDir);
+      known.set(path, answer);
+    }
+    return answer;
+  };
 }
 
 /** A plan's operations split into those that can run now and those waiting for a file to settle. */

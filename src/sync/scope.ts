@@ -4,12 +4,13 @@
  * ancestors (so that the three views agree on the folders above a change). `['']` is the
  * whole folder.
  */
-import type { Stats } from 'node:fs';
+import { lstatSync } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { errnoCode } from '../errors.js';
-import { sha256File } from '../fs/hash.js';
+import { sha256FileSized } from '../fs/hash.js';
 import { diskPathOf, diskPathsOf, localError, localPath, lstatOrNull, sameMtime } from './local-fs.js';
-import { ancestorsOf, comparePaths, joinPath } from './path-tree.js';
+import { ancestorsOf, comparePaths, joinPath, toNfc } from './path-tree.js';
 import type { BaseState, LocalState } from './types.js';
 
 /** A path the scan could not take in: a symlink, a special file, or unreadable. */
@@ -80,7 +81,7 @@ export async function scanScope(
 ): Promise<ScanResult> {
   const out = new Map<string, LocalState>();
   const skipped: ScanSkip[] = [];
-  const walk: Walk = { root, base, options, out, skip: (path, why) => skipped.push({ path: path.normalize('NFC'), why }) };
+  const walk: Walk = { root, base, options, out, skip: (path, why) => skipped.push({ path: path.normalize('NFC'), why }), sinceYield: { count: 0 } };
   const paths = minimalScope(scope);
   // Scope paths are sync paths (NFC, from the change feed) or disk paths (from the
   // watcher): each is looked at in every form it has on disk.
@@ -102,24 +103,29 @@ interface Walk {
   readonly options: ScanOptions;
   readonly out: Map<string, LocalState>;
   readonly skip: (diskPath: string, why: string) => void;
+  /** Entries since the last yield to the event loop. */
+  readonly sinceYield: { count: number };
 }
 
 function dirState(diskPath: string): LocalState {
-  return { path: diskPath.normalize('NFC'), diskPath, kind: 'dir', size: 0, mtimeMs: 0, sha256: '' };
+  return { path: toNfc(diskPath), diskPath, kind: 'dir', size: 0, mtimeMs: 0, sha256: '' };
 }
 
-async function visit(walk: Walk, diskPath: string, stats: Stats | null): Promise<void> {
+/** What a folder listing says of an entry: a folder needs no lstat; anything else gets one. */
+type Seen = Stats | 'dir';
+
+async function visit(walk: Walk, diskPath: string, stats: Seen | null): Promise<void> {
   const { root, base, options, out } = walk;
   if (stats === null) return;
-  const path = diskPath.normalize('NFC');
-  if (stats.isSymbolicLink()) {
-    if (!options.isIgnored(path, false)) walk.skip(diskPath, 'symbolic link not followed');
-    return;
-  }
-  if (stats.isDirectory()) {
+  const path = toNfc(diskPath);
+  if (stats === 'dir' || stats.isDirectory()) {
     if (options.isIgnored(path, true)) return;
     out.set(diskPath, dirState(diskPath));
     await walkDir(walk, diskPath);
+    return;
+  }
+  if (stats.isSymbolicLink()) {
+    if (!options.isIgnored(path, false)) walk.skip(diskPath, 'symbolic link not followed');
     return;
   }
   if (!stats.isFile()) {
@@ -133,7 +139,7 @@ async function visit(walk: Walk, diskPath: string, stats: Stats | null): Promise
     sha256 = known.sha256;
   } else {
     try {
-      sha256 = await sha256File(localPath(root, diskPath), options.signal === undefined ? {} : { signal: options.signal });
+      sha256 = await sha256FileSized(localPath(root, diskPath), { sizeHint: stats.size, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     } catch (err) {
       // Vanished between the listing and the read: it is simply not there any more.
       if (errnoCode(err) === 'ENOENT' || (err instanceof Error && errnoCode(err.cause) === 'ENOENT')) return;
@@ -144,11 +150,14 @@ async function visit(walk: Walk, diskPath: string, stats: Stats | null): Promise
   out.set(diskPath, { path, diskPath, kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs, sha256 });
 }
 
+/** Entries looked at between two yields to the event loop. */
+const YIELD_EVERY = 2_000;
+
 async function walkDir(walk: Walk, diskPath: string): Promise<void> {
   const { root, options } = walk;
-  let names: string[];
+  let dirents: Dirent[];
   try {
-    names = await readdir(localPath(root, diskPath));
+    dirents = await readdir(localPath(root, diskPath), { withFileTypes: true });
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return;
@@ -156,9 +165,26 @@ async function walkDir(walk: Walk, diskPath: string): Promise<void> {
     walk.skip(diskPath, `cannot list: ${err instanceof Error ? err.message : String(err)}`);
     return;
   }
-  for (const name of names) {
+  for (const dirent of dirents) {
     if (options.signal?.aborted === true) return;
-    const child = joinPath(diskPath, name);
-    await visit(walk, child, await lstatOrNull(localPath(root, child)));
+    const child = joinPath(diskPath, dirent.name);
+    // One lstat per file, synchronous: a thread-pool round trip per file cost most of a
+    // no-op pass over 100,000 files (issue 8). A folder's listing says it is one.
+    if (++walk.sinceYield.count >= YIELD_EVERY) {
+      walk.sinceYield.count = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await visit(walk, child, dirent.isDirectory() ? 'dir' : lstatNow(localPath(root, child)));
+  }
+}
+
+/** lstat without the thread pool; null when the entry is gone. @throws FosError for other failures. */
+function lstatNow(path: string): Stats | null {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw localError(err, `cannot read ${path}`);
   }
 }
