@@ -178,7 +178,7 @@ describe('fos status --why: one folder, a path per rule', { timeout: SLOW_MS }, 
       lines('from-desktop.txt', a, [
         '  local:     absent',
         '  manifest:  no record',
-        `  server:    file, 20 bytes, mtime ${MTIME}, sha256 ${sha('made on the desktop\n')}, rev 5`,
+        `  server:    file, 20 bytes, mtime ${MTIME}, sha256 ${sha('made on the desktop\n')}, rev 4`,
         NO_AGENT,
         '  decision:  download (remoteNew): new on the server, not here yet',
         '  next pass:',
@@ -374,8 +374,8 @@ describe('fos status --why: a case-insensitive folder with a conflict copy limit
     expect(text).toBe(
       lines('p.txt', a, [
         `  local:     file, 13 bytes, mtime ${MTIME}, sha256 ${sha('laptop edit!\n')} (hashed: size or mtime differ from the manifest)`,
-        `  manifest:  file, 9 bytes, mtime ${MTIME}, sha256 ${sha('original\n')}, rev 2`,
-        `  server:    file, 13 bytes, mtime ${MTIME}, sha256 ${sha('desktop edit\n')}, rev 4`,
+        `  manifest:  file, 9 bytes, mtime ${MTIME}, sha256 ${sha('original\n')}, rev 1`,
+        `  server:    file, 13 bytes, mtime ${MTIME}, sha256 ${sha('desktop edit\n')}, rev 2`,
         NO_AGENT,
         '  decision:  conflict held: 1 conflict copy exists (maxConflictCopies 1); both versions stay where they are until copies are cleaned up',
         '  next pass: nothing',

@@ -7,7 +7,7 @@ import { lstat, rmdir } from 'node:fs/promises';
 import { FosError, errnoCode } from '../errors.js';
 import { storageError } from '../fs/fs.js';
 import type { Entry } from '../protocol/types.js';
-import type { Change, CommittedEntry } from '../store/types.js';
+import type { Change, CommittedEntry, Usage } from '../store/types.js';
 import { checkBaseRev, isAtOrUnder, live, notFound, rebase } from './entry-rules.js';
 import {
   commitChanges,
@@ -34,8 +34,15 @@ export async function checkUpload(ctx: StorageContext, user: string, path: strin
   }
   await missingParents(ctx, user, path, 0);
   if (quota.quotaBytes === null && quota.quotaFiles === null) return;
-  const usage = await ctx.store.usage(user);
-  const bytes = usage.bytes - (existing?.size ?? 0) + meta.size;
+  usageAfterUpload(await ctx.store.usage(user), existing, meta.size, quota);
+}
+
+/**
+ * The account's usage once a file of `size` bytes replaces `existing` (null: a new file).
+ * @throws FosError `FOS_ERR_STORE_QUOTA` when that goes over the quota.
+ */
+export function usageAfterUpload(usage: Usage, existing: Entry | null, size: number, quota: Quota): Usage {
+  const bytes = usage.bytes - (existing?.size ?? 0) + size;
   const files = usage.files + (existing === null ? 1 : 0);
   if (quota.quotaBytes !== null && bytes > quota.quotaBytes) {
     throw new FosError('FOS_ERR_STORE_QUOTA', `the upload would use ${bytes} bytes of a quota of ${quota.quotaBytes}`, {
@@ -47,6 +54,7 @@ export async function checkUpload(ctx: StorageContext, user: string, path: strin
       details: { quotaFiles: quota.quotaFiles, usedFiles: usage.files },
     });
   }
+  return { bytes, files };
 }
 
 /**

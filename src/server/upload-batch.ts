@@ -24,6 +24,7 @@ import type { Change } from '../store/types.js';
 import { ancestorsOf, checkBaseRev, live } from './entry-rules.js';
 import type { PartLocks, Release } from './part-files.js';
 import { PART_SUFFIX } from './part-files.js';
+import { usageAfterUpload } from './storage-changes.js';
 import { commitChanges } from './storage-context.js';
 import type { StorageContext } from './storage-context.js';
 import type { Quota } from './types.js';
@@ -275,7 +276,7 @@ class Batch implements UploadBatch {
     const placing: Placing[] = [];
     let trashed = false;
     const hasQuota = quota.quotaBytes !== null || quota.quotaFiles !== null;
-    const usage = hasQuota ? { ...(await ctx.store.usage(user)) } : { bytes: 0, files: 0 };
+    let usage = hasQuota ? await ctx.store.usage(user) : { bytes: 0, files: 0 };
     const kindOf = async (folder: string): Promise<'dir' | 'file' | 'missing'> => {
       const known = folders.get(folder);
       if (known !== undefined) return known;
@@ -298,18 +299,7 @@ class Batch implements UploadBatch {
           }
           if (kind === 'missing') parents.push({ path: folder, kind: 'dir', size: 0, mtimeMs: now, sha256: '', deleted: false });
         }
-        const bytes = usage.bytes - (existing?.size ?? 0) + meta.size;
-        const files = usage.files + (existing === null ? 1 : 0);
-        if (quota.quotaBytes !== null && bytes > quota.quotaBytes) {
-          throw new FosError('FOS_ERR_STORE_QUOTA', `the upload would use ${bytes} bytes of a quota of ${quota.quotaBytes}`, {
-            details: { quotaBytes: quota.quotaBytes, usedBytes: usage.bytes },
-          });
-        }
-        if (quota.quotaFiles !== null && files > quota.quotaFiles) {
-          throw new FosError('FOS_ERR_STORE_QUOTA', `the upload would make ${files} files of a quota of ${quota.quotaFiles}`, {
-            details: { quotaFiles: quota.quotaFiles, usedFiles: usage.files },
-          });
-        }
+        const after = usageAfterUpload(usage, existing, meta.size, quota);
         const target = await targetOf(userRoot, path, resolved);
         if (existing !== null) {
           const [committed] = await ctx.store.listCommitted(user, path);
@@ -317,8 +307,7 @@ class Batch implements UploadBatch {
         }
         for (const parent of parents) folders.set(parent.path, 'dir');
         batchFiles.add(path);
-        usage.bytes = bytes;
-        usage.files = files;
+        usage = after;
         placing.push({ slot, target, parents, change: { path, kind: 'file', size: meta.size, mtimeMs: meta.mtimeMs, sha256: meta.sha256, deleted: false } });
       } catch (err) {
         slot.error = asFosError(err);
