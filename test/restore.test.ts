@@ -76,6 +76,20 @@ async function withAccount(fn: (user: string, pool: ClientPool, local: string) =
   }
 }
 
+/** Runs `fn` with a new account and two sync devices of it, closed (and removed) after. */
+async function withTwoDevices(fn: (user: string, a: SyncDevice, b: SyncDevice) => Promise<void>): Promise<void> {
+  const user = await newUser();
+  const common = { host: server.host, port: server.port, user, password: PASSWORD, parent: scratch };
+  const a = await openDevice({ ...common, name: 'laptop' });
+  const b = await openDevice({ ...common, name: 'desktop' });
+  try {
+    await fn(user, a, b);
+  } finally {
+    await a.close(true);
+    await b.close(true);
+  }
+}
+
 /** A moment strictly after every commit so far: waits (polling) until the clock has passed it. */
 async function moment(): Promise<number> {
   const at = Date.now();
@@ -115,11 +129,7 @@ async function settle(a: SyncDevice, b: SyncDevice): Promise<void> {
 describe('fos restore with two devices', () => {
   // Five `fos` processes and a dozen sync passes: generous on a loaded machine.
   it('returns a folder to a recorded moment on the server and both devices; a dry run changes nothing; a restore can be undone', { timeout: 180_000 }, async () => {
-    const user = await newUser();
-    const common = { host: server.host, port: server.port, user, password: PASSWORD, parent: scratch };
-    const a = await openDevice({ ...common, name: 'laptop' });
-    const b = await openDevice({ ...common, name: 'desktop' });
-    try {
+    await withTwoDevices(async (user, a, b) => {
       await write(a, 'proj/a.txt', 'alpha');
       await write(a, 'proj/b.txt', 'bravo');
       await write(a, 'proj/keep.txt', 'kept as it is');
@@ -195,20 +205,13 @@ describe('fos restore with two devices', () => {
       } finally {
         await pool.close();
       }
-    } finally {
-      await a.close(true);
-      await b.close(true);
-    }
+    });
   });
 });
 
 describe('fos restore and the mass-delete guard', () => {
   it('a restore that removes most of a folder reaches the devices: its deletions are recorded as approved, not held', { timeout: 120_000 }, async () => {
-    const user = await newUser();
-    const common = { host: server.host, port: server.port, user, password: PASSWORD, parent: scratch };
-    const a = await openDevice({ ...common, name: 'laptop' });
-    const b = await openDevice({ ...common, name: 'desktop' });
-    try {
+    await withTwoDevices(async (user, a, b) => {
       await write(a, 'import/kept-1.txt', 'one');
       await write(a, 'import/kept-2.txt', 'two');
       await settle(a, b);
@@ -231,10 +234,7 @@ describe('fos restore and the mass-delete guard', () => {
       expect(JSON.parse(listed.stdout)).toEqual([
         expect.objectContaining({ device: 'fos restore', folder: 'import', side: 'remote', state: 'approved', count: 8, commitRev: done.rev }),
       ]);
-    } finally {
-      await a.close(true);
-      await b.close(true);
-    }
+    });
   });
 });
 
