@@ -42,8 +42,8 @@ export async function listAll(connection: Connection, args: Readonly<Record<stri
   const end = await collect(connection, { head: REQUEST.list, body: args }, REPLY.entries, REPLY.eof, (line) => {
     entries.push(...decodeReply(replySchemas.entries, line).entries);
   }, signal);
-  const { rev } = decodeReply(replySchemas.eof, end);
-  return { entries, rev: rev ?? 0 };
+  const { rev, history } = decodeReply(replySchemas.eof, end);
+  return { entries, rev: rev ?? 0, ...(history === undefined ? {} : { history }) };
 }
 
 /**

@@ -86,6 +86,8 @@ export interface Notice {
 export interface Listing {
   readonly entries: readonly Entry[];
   readonly rev: number;
+  /** The change feed's history mark: a new one means revisions seen before may have been reused. */
+  readonly history?: string;
 }
 
 /** One change of a restore (docs/protocol.md "Restore"). */

@@ -245,7 +245,7 @@ export const replySchemas = {
   ack: z.object({ offset: count }),
   sending: z.object({ entry: entrySchema, offset: count, length: count, compress: z.boolean() }),
   entries: z.object({ entries: z.array(entrySchema) }),
-  eof: z.object({ rev: rev.optional(), sha256: z.string().optional() }),
+  eof: z.object({ rev: rev.optional(), sha256: z.string().optional(), history: z.string().max(64).optional() }),
   notice: z.object({ rev, paths: z.array(z.string()) }),
   shutdown: z.object({ graceMs: count.optional() }),
   entry: z.object({ entry: entrySchema }),

@@ -27,7 +27,7 @@ export async function handleList(ctx: OpContext, args: RequestArgs<'LIST'>): Pro
       ? await storage.list(ctx.user, path, args.recursive === true)
       : await storage.changesSince(ctx.user, args.since, path);
   await sendBatches(ctx, REPLY.entries, 'entries', listing.entries);
-  ctx.wire.sendLine(REPLY.eof, { rev: listing.rev });
+  ctx.wire.sendLine(REPLY.eof, { rev: listing.rev, ...(listing.history === undefined ? {} : { history: listing.history }) });
   return {};
 }
 

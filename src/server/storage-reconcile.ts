@@ -26,8 +26,10 @@ export interface ReconcileReport {
   readonly user: string;
   /** Files and folders found on disk but not in the store. */
   readonly added: number;
-  /** Files whose content or mtime changed on disk. */
+  /** Files whose content changed on disk. */
   readonly changed: number;
+  /** Files whose content is as recorded but whose mtime is not (the record takes the disk's). */
+  readonly retimed: number;
   /** Entries whose file or folder is gone from disk (now tombstones). */
   readonly removed: number;
   /** Names on disk fos cannot serve (links, special files, illegal names). */
@@ -44,6 +46,7 @@ interface Walk {
   readonly skipped: string[];
   added: number;
   changed: number;
+  retimed: number;
 }
 
 /**
@@ -64,6 +67,7 @@ export async function reconcileUser(ctx: StorageContext, user: string): Promise<
     skipped: [],
     added: 0,
     changed: 0,
+    retimed: 0,
   };
   await walkFolder(walk, root, '');
   let removed = 0;
@@ -77,12 +81,13 @@ export async function reconcileUser(ctx: StorageContext, user: string): Promise<
     user,
     added: walk.added,
     changed: walk.changed,
+    retimed: walk.retimed,
     removed,
     skipped: walk.skipped,
     rev: committed[0]?.rev ?? null,
   };
   if (walk.changes.length > 0 || walk.skipped.length > 0) {
-    ctx.logger.info({ user, added: report.added, changed: report.changed, removed, skipped: walk.skipped.length, rev: report.rev }, 'storage reconciled');
+    ctx.logger.info({ user, added: report.added, changed: report.changed, retimed: report.retimed, removed, skipped: walk.skipped.length, rev: report.rev }, 'storage reconciled');
   }
   for (const name of walk.skipped) ctx.logger.warn({ user, path: name }, 'skipped a name fos cannot serve');
   return report;
@@ -137,6 +142,7 @@ async function visitFile(walk: Walk, local: string, path: string): Promise<void>
     return;
   }
   walk.changes.push({ path, kind: 'file', size: info.size, mtimeMs: info.mtimeMs, sha256, deleted: false });
-  if (isKnownFile) walk.changed += 1;
-  else walk.added += 1;
+  if (!isKnownFile) walk.added += 1;
+  else if (info.size === entry.size && sha256 === entry.sha256) walk.retimed += 1;
+  else walk.changed += 1;
 }

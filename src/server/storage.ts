@@ -28,6 +28,7 @@ import { diskPath } from './storage-context.js';
 import type { StorageContext } from './storage-context.js';
 import { storageLayout, userRoot, userTmp } from './storage-layout.js';
 import type { StorageLayout } from './storage-layout.js';
+import { HistoryMark } from './history-mark.js';
 import { reconcileUser } from './storage-reconcile.js';
 import type { ReconcileReport } from './storage-reconcile.js';
 import { restoreTree } from './storage-restore.js';
@@ -81,10 +82,12 @@ export class Storage {
   readonly #maxUploadBytes: number;
   readonly #trashRetentionMs: number;
   readonly #partRetentionMs: number;
+  readonly #history: HistoryMark;
 
   private constructor(ctx: StorageContext, options: StorageOptions) {
     this.layout = ctx.layout;
     this.#ctx = ctx;
+    this.#history = new HistoryMark(ctx.layout.dataDir, ctx.clock);
     this.#maxUploadBytes = options.maxUploadBytes ?? Number.MAX_SAFE_INTEGER;
     this.#trashRetentionMs = options.trashRetentionMs ?? DEFAULT_TRASH_RETENTION_MS;
     this.#partRetentionMs = options.partRetentionMs ?? DEFAULT_PART_RETENTION_MS;
@@ -239,7 +242,8 @@ export class Storage {
   }
 
   /**
-   * The change feed: every entry changed after `since` (tombstones included) at or under a path.
+   * The change feed: every entry changed after `since` (tombstones included) at or under a
+   * path, with the history mark (see history-mark.ts).
    * @throws FosError `FOS_ERR_PATH_BAD`.
    */
   async changesSince(user: string, since: number, remotePath = ''): Promise<Listing> {
@@ -247,7 +251,8 @@ export class Storage {
     const store = this.#ctx.store;
     const rev = await store.currentRev(user);
     const entries = await store.changesSince(user, since);
-    return { entries: entries.filter((e) => e.rev <= rev && isAtOrUnder(path, e.path)), rev };
+    const history = await this.#history.current();
+    return { entries: entries.filter((e) => e.rev <= rev && isAtOrUnder(path, e.path)), rev, history };
   }
 
   /** The user's current revision. */
@@ -360,6 +365,13 @@ export class Storage {
     const reports: ReconcileReport[] = [];
     for (const account of await this.#ctx.store.listUsers()) {
       reports.push(await this.#ctx.store.withUserLock(account.name, () => reconcileUser(this.#ctx, account.name)));
+    }
+    if (reports.some((report) => report.added + report.changed + report.removed > 0)) {
+      // The store was behind the disk: revisions agents saw may have been lost and will be
+      // reused, so the history they knew ends here. (A file whose content is as recorded and
+      // only its mtime is not says nothing of the kind.)
+      const history = await this.#history.renew();
+      this.#ctx.logger.warn({ history }, 'the store was behind the disk: a new history mark tells agents to reread the change feed');
     }
     return reports;
   }

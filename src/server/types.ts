@@ -75,6 +75,8 @@ export interface DownloadSource {
 export interface Listing {
   readonly entries: Entry[];
   readonly rev: number;
+  /** The change feed's history mark (history-mark.ts); absent for folder listings. */
+  readonly history?: string;
 }
 
 /** Per-user limits read from the account. */

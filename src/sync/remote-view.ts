@@ -35,6 +35,8 @@ const fileSchema = z.object({
   entries: z.array(z.unknown()),
   // Optional only for files written before tombstones were kept; those are rebuilt.
   tombstones: z.array(z.tuple([z.string(), z.number()])).optional(),
+  // The server's history mark the cursor belongs to; absent in older files and from older servers.
+  history: z.string().optional(),
 });
 
 /** The remote view of a folder pair. */
@@ -44,6 +46,7 @@ export class RemoteView {
   readonly #entries = new Map<string, Entry>();
   readonly #tombstones = new Map<string, number>();
   #cursor = 0;
+  #history: string | null = null;
   #dirty = false;
   /** Saved and dropped from memory while the agent is idle (`release`); `ensureLoaded` reads it back. */
   #released = false;
@@ -133,6 +136,7 @@ export class RemoteView {
       for (const entry of parsed.data.entries) if (isEntry(entry)) view.#entries.set(entry.path, entry);
       for (const [path, rev] of parsed.data.tombstones) view.#tombstones.set(path, rev);
       view.#cursor = parsed.data.cursor;
+      view.#history = parsed.data.history ?? null;
     } catch {
       // Torn or hand-edited file: start from cursor 0; the feed rebuilds the view.
       view.#entries.clear();
@@ -144,6 +148,14 @@ export class RemoteView {
   /** The revision the view is current to: the `since` of the next feed request. */
   get cursor(): number {
     return this.#cursor;
+  }
+
+  /**
+   * True when `listing` comes from another history than the cursor (the server's store was
+   * found behind its disk since): the revisions after it may have been reused.
+   */
+  isOtherHistory(listing: Listing): boolean {
+    return this.#history !== null && listing.history !== undefined && listing.history !== this.#history;
   }
 
   /** True when the view changed since it was last saved. */
@@ -175,6 +187,10 @@ export class RemoteView {
     }
     if (listing.rev !== this.#cursor || touched.length > 0) this.#dirty = true;
     this.#cursor = Math.max(this.#cursor, listing.rev);
+    if (listing.history !== undefined && listing.history !== this.#history) {
+      this.#history = listing.history;
+      this.#dirty = true;
+    }
     return touched;
   }
 
@@ -188,6 +204,7 @@ export class RemoteView {
     this.#tombstones.clear();
     this.#released = false;
     this.#cursor = 0;
+    this.#history = null;
     this.#dirty = true;
   }
 
@@ -207,6 +224,7 @@ export class RemoteView {
       version: 1,
       remoteRoot: this.remoteRoot,
       cursor: this.#cursor,
+      ...(this.#history === null ? {} : { history: this.#history }),
       entries: [...this.#entries.values()],
       tombstones: [...this.#tombstones],
     };

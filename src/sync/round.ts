@@ -44,11 +44,12 @@ export async function catchUp(
   const feed = (since: number) => run((c) => c.changesSince(since, { ...(view.feedPath === undefined ? {} : { path: view.feedPath }), signal }));
   let listing = await feed(view.cursor);
   let reset = false;
-  if (listing.rev < view.cursor) {
+  if (listing.rev < view.cursor || view.isOtherHistory(listing)) {
     // The server's history went back: the revisions this pair saw after listing.rev were
     // lost there, and changes made since reuse their numbers, so the feed from our cursor
-    // would hide them for good. Rebuild the view from the whole feed; reconcile compares
-    // content, so equal files are re-recorded and nothing is deleted for it.
+    // would hide them for good. The revision shows it until it climbs back to the cursor;
+    // the history mark shows it after that too. Rebuild the view from the whole feed;
+    // reconcile compares content, so equal files are re-recorded and nothing is deleted for it.
     onHistoryReset?.(listing.rev, view.cursor);
     view.reset();
     listing = await feed(0);
