@@ -372,6 +372,9 @@ export class Storage {
       // only its mtime is not says nothing of the kind.)
       const history = await this.#history.renew();
       this.#ctx.logger.warn({ history }, 'the store was behind the disk: a new history mark tells agents to reread the change feed');
+    } else {
+      // Made now if there is none yet, rather than by two first requests at once.
+      await this.#history.current();
     }
     return reports;
   }
