@@ -50,6 +50,9 @@ export function createSharedHub(transport: NoticeTransport, options: SharedHubOp
   // Listen and unlisten calls run one after another, so a quick unsubscribe-subscribe
   // cannot leave the channel unlistened.
   let tail: Promise<void> = Promise.resolve();
+  // Sends go out one after another: a transport may use several connections (a pool), and
+  // other nodes should hear one node's notices in the order of its commits.
+  let sending: Promise<void> = Promise.resolve();
   let closing: Promise<void> | undefined;
 
   const enqueue = (op: () => Promise<void>): void => {
@@ -73,7 +76,8 @@ export function createSharedHub(transport: NoticeTransport, options: SharedHubOp
         onError(new Error(`notice for ${JSON.stringify(user)} does not fit in one message`));
         return;
       }
-      transport.send(transport.channelFor(user), payload).catch(onError);
+      const channel = transport.channelFor(user);
+      sending = sending.then(() => transport.send(channel, payload)).catch(onError);
     },
 
     subscribe(user, listener: NoticeListener) {
@@ -101,7 +105,7 @@ export function createSharedHub(transport: NoticeTransport, options: SharedHubOp
     },
 
     close() {
-      closing ??= tail.then(() => transport.close());
+      closing ??= Promise.all([tail, sending]).then(() => transport.close());
       return closing;
     },
   };
