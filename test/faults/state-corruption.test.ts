@@ -71,6 +71,8 @@ describe('damaged state', () => {
       await world.restartServer();
       for (let i = 0; i < 6; i++) await world.write(i % 2 === 0 ? alpha : beta, `db${tag}/${i}.txt`, Buffer.from(`${damage} ${i}`));
       const before = await world.checkpoint(CONVERGE_MS);
+      // From here on: an agent may notice the lost history as soon as the server is back.
+      const marks = world.devices.map((d) => d.agent.records().length);
       await world.server.kill();
       const wal = join(world.server.dataDir, 'fos.db-wal');
       const walBytes = (await stat(wal).catch(() => null))?.size ?? 0;
@@ -82,7 +84,6 @@ describe('damaged state', () => {
       expect(world.server.records().slice(serverMark).some((r) => r['msg'] === 'listening')).toBe(true);
 
       // Both devices keep working after the server lost part of its history.
-      const marks = world.devices.map((d) => d.agent.records().length);
       await world.write(alpha, `db${tag}/after-alpha.txt`, Buffer.from(`${damage}: alpha after`));
       await world.write(beta, `db${tag}/after-beta.txt`, Buffer.from(`${damage}: beta after`));
       const after = await world.checkpoint(CONVERGE_MS);
