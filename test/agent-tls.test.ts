@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/errors.js';
-import { addUser, runFos, startServer, type TestServer } from './support/server.js';
+import { addUser, printFingerprint, runFos, startServer, type TestServer } from './support/server.js';
 
 const PASSWORD = 'correct horse battery staple';
 let dataDir = '';
@@ -29,10 +29,8 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-async function fingerprint(): Promise<string> {
-  const result = await runFos(['server', '--print-fingerprint', '--data', dataDir]);
-  expect(result.code).toBe(0);
-  return result.stdout.split('\n')[0] ?? '';
+function fingerprint(): Promise<string> {
+  return printFingerprint(dataDir);
 }
 
 function init(device: string, extra: readonly string[]): ReturnType<typeof runFos> {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FosClient } from '../src/client/index.js';
 import { lookupHost } from '../src/security/known-hosts.js';
 import { tlsConnector } from '../src/security/tls-connect.js';
-import { addUser, runFos, startServer, type TestServer } from './support/server.js';
+import { addUser, printFingerprint, startServer, type TestServer } from './support/server.js';
 
 const PASSWORD = 'correct horse battery staple';
 let dataDir = '';
@@ -40,11 +40,9 @@ function loggedFingerprint(): string | undefined {
 }
 
 async function printedFingerprint(): Promise<string> {
-  const result = await runFos(['server', '--print-fingerprint', '--data', dataDir]);
-  expect(result.code).toBe(0);
-  const first = result.stdout.split('\n')[0];
+  const first = await printFingerprint(dataDir);
   expect(first).toMatch(/^SHA256:/);
-  return first ?? '';
+  return first;
 }
 
 function connectOptions(knownHostsFile: string, onFirstUse: (fp: string) => Promise<boolean>, pin?: string) {

@@ -255,3 +255,15 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
     clearTimeout(timer);
   }
 }
+
+/**
+ * The first line of `fos server --print-fingerprint --data DIR`: the server's TLS
+ * certificate fingerprint (`SHA256:…`).
+ * @throws Error with the command's output when it fails.
+ */
+export async function printFingerprint(dataDir: string): Promise<string> {
+  const result = await runFos(['server', '--print-fingerprint', '--data', dataDir]);
+  const first = result.stdout.split('\n')[0] ?? '';
+  if (result.code !== 0 || first === '') throw new Error(`fos server --print-fingerprint failed (${String(result.code)}): ${result.stderr}`);
+  return first;
+}
