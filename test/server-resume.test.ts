@@ -152,3 +152,56 @@ describe('interrupted uploads', () => {
     expect(await readdir(join(server.dataDir, 'tmp', 'alice'))).toEqual([]);
   });
 });
+
+describe('uploads whose SHA-256 comes with EOF (feature eof-hash)', () => {
+  it('commits when EOF names the hash of the bytes, and refuses a wrong one keeping nothing', async () => {
+    server = await startServer();
+    await addUser(server.dataDir, 'alice', PASSWORD);
+    const peer = await login(server);
+    const data = randomBytes(SIZE);
+    const ok = await peer.upload('late.bin', data, { eofSha256: true });
+    expect(ok.reply.head, JSON.stringify(ok.reply.body)).toBe('OK');
+    expect((ok.reply.body['entry'] as Entry).sha256).toBe(sha256(data));
+    await expectDownload(peer, 'late.bin', data);
+
+    const wrong = await peer.upload('wrong.bin', data, { eofSha256: sha256(Buffer.from('something else')) });
+    expect(errCode(wrong.reply)).toBe('CHECKSUM');
+    await expectAbsent(server, peer, 'wrong.bin');
+    expect(await readdir(join(server.dataDir, 'tmp', 'alice'))).toEqual([]);
+  });
+
+  it('an EOF that names no hash is refused, the bytes stay, and the upload resumes with nothing left to send', async () => {
+    server = await startServer();
+    await addUser(server.dataDir, 'alice', PASSWORD);
+    const peer = await login(server);
+    const data = randomBytes(300_000);
+    const bare = await peer.upload('bare.bin', data, { eofSha256: false });
+    expect(errCode(bare.reply)).toBe('BAD_REQUEST');
+    await expectAbsent(server, peer, 'bare.bin');
+    const again = await peer.upload('bare.bin', data, { eofSha256: true });
+    expect(again.reply.head, JSON.stringify(again.reply.body)).toBe('OK');
+    expect(again.offset).toBe(data.length);
+    expect(again.sent).toBe(0);
+  });
+
+  it('resumes a cut upload of the same file (same size and mtime), and not one whose mtime moved', async () => {
+    server = await startServer();
+    await addUser(server.dataDir, 'alice', PASSWORD);
+    const data = randomBytes(SIZE);
+    const first = await login(server);
+    await first.upload('big.bin', data, { eofSha256: true, stopAfter: SIZE / 2 });
+    await first.destroy();
+
+    const second = await login(server);
+    const moved = await second.upload('big.bin', data, { eofSha256: true, mtimeMs: 1_764_000_000_001, stopAfter: 1 });
+    expect(moved.offset).toBe(0);
+    await second.destroy();
+
+    const third = await login(server);
+    const resumed = await third.upload('big.bin', data, { eofSha256: true });
+    expect(resumed.reply.head, JSON.stringify(resumed.reply.body)).toBe('OK');
+    expect(resumed.offset).toBeGreaterThanOrEqual(SIZE / 2);
+    expect(resumed.sent).toBeLessThan(SIZE);
+    await expectDownload(third, 'big.bin', data);
+  });
+});

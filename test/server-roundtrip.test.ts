@@ -5,11 +5,13 @@
  * and through the client library.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FosClient } from '../src/client/session.js';
+import type { ConnectionOptions } from '../src/client/types.js';
+import { FEATURE } from '../src/protocol/constants.js';
 import { downloadFile } from '../src/client/download.js';
 import { uploadFile } from '../src/client/upload.js';
 import { RawPeer, errCode, sha256 } from './support/fos2.js';
@@ -106,24 +108,63 @@ describe('round trips over FOS/2', () => {
     expect((await peer.entry('STAT', { path: 'eof.txt' })).size).toBe(3);
   });
 
-  it('moves 100 MiB of random data through the client library, byte-identical', async () => {
-    const source = join(scratch, 'big.bin');
-    const target = join(scratch, 'big.out');
-    const data = randomBytes(100 * 1024 * 1024);
-    await writeFile(source, data);
-    const client = await FosClient.connect({
-      address: { host: server.host, port: server.port },
-      credentials: { kind: 'password', user: 'alice', password: PASSWORD },
+  // The library hashes while it sends (eof-hash); an older server gets the hash up front.
+  for (const features of [undefined, [FEATURE.delta, FEATURE.uploads]]) {
+    it(`moves 100 MiB of random data through the client library, byte-identical (${features === undefined ? 'hash at EOF' : 'hash first'})`, async () => {
+      const source = join(scratch, 'big.bin');
+      const target = join(scratch, 'big.out');
+      const data = randomBytes(100 * 1024 * 1024);
+      await writeFile(source, data);
+      const client = await connectAlice(features === undefined ? {} : { features });
+      try {
+        expect(client.negotiated.features.includes(FEATURE.eofHash)).toBe(features === undefined);
+        const remote = `big/random-${features === undefined ? 'eof' : 'first'}.bin`;
+        const entry = await uploadFile(client.connection, source, remote);
+        expect(entry.sha256).toBe(sha256(data));
+        await downloadFile(client.connection, remote, target);
+        const back = await readFile(target);
+        expect(back.length).toBe(data.length);
+        expect(back.equals(data)).toBe(true);
+      } finally {
+        await client.close();
+        await rm(target, { force: true });
+      }
     });
+  }
+
+  it('a file that changes while the library sends it (hash at EOF) is refused as changed, and nothing takes its name', async () => {
+    const source = join(scratch, 'growing.bin');
+    await writeFile(source, randomBytes(8 * 1024 * 1024));
+    const client = await connectAlice();
+    let touched = false;
     try {
-      const entry = await uploadFile(client.connection, source, 'big/random.bin');
-      expect(entry.sha256).toBe(sha256(data));
-      await downloadFile(client.connection, 'big/random.bin', target);
-      const back = await readFile(target);
-      expect(back.length).toBe(data.length);
-      expect(back.equals(data)).toBe(true);
+      const upload = uploadFile(client.connection, source, 'growing.bin', {
+        onProgress: () => {
+          if (touched) return;
+          touched = true;
+          void appendFile(source, 'one more line\n');
+        },
+      });
+      await expect(upload).rejects.toMatchObject({ code: 'FOS_ERR_SYNC_LOCAL_CHANGED' });
     } finally {
       await client.close();
     }
+    expect(touched).toBe(true);
+    expect(errCode(await peer.request('STAT', { path: 'growing.bin' }))).toBe('NOT_FOUND');
+    const again = await connectAlice();
+    try {
+      const entry = await uploadFile(again.connection, source, 'growing.bin');
+      expect(entry.sha256).toBe(sha256(await readFile(source)));
+    } finally {
+      await again.close();
+    }
   });
 });
+
+function connectAlice(options: Partial<ConnectionOptions> = {}): Promise<FosClient> {
+  return FosClient.connect({
+    address: { host: server.host, port: server.port },
+    credentials: { kind: 'password', user: 'alice', password: PASSWORD },
+    ...options,
+  });
+}

@@ -43,7 +43,7 @@ export async function handshake(
     chunkBytes: options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
     compress: options.gzip === false ? [] : [COMPRESSION.brotli, COMPRESSION.gzip],
-    features: options.features ?? [FEATURE.delta, FEATURE.uploads],
+    features: options.features ?? [FEATURE.delta, FEATURE.uploads, FEATURE.eofHash],
   };
   const hello = decodeReply(replySchemas.hello, expectHead(await connection.request(REQUEST.hello, offer, signal), REPLY.hello));
   if (hello.version !== PROTOCOL_VERSION) {

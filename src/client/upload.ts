@@ -1,8 +1,12 @@
 /**
  * Upload over FOS/2: the size and SHA-256 go first, the server answers with the offset it
  * already holds, and data frames follow from there with at most a window of bytes
- * unacknowledged, so the sender never waits one round trip per chunk.
+ * unacknowledged, so the sender never waits one round trip per chunk. When the SHA-256 is
+ * not known yet and the server has `eof-hash`, the file is hashed as it is sent and `EOF`
+ * names the hash: one read of the file instead of two.
  */
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
@@ -97,7 +101,7 @@ export async function uploadFile(
     const request: Record<string, unknown> = {
       path: remotePath,
       size,
-      sha256,
+      ...(sha256 === null ? {} : { sha256 }),
       mtimeMs: options.mtimeMs ?? Math.round(before.mtimeMs),
       ...(options.baseRev === undefined ? {} : { baseRev: options.baseRev }),
       ...(method !== null ? { compress: true } : {}),
@@ -105,13 +109,18 @@ export async function uploadFile(
     };
     const ready = decodeReply(replySchemas.ready, expectHead(await connection.request(REQUEST.upload, request, signal), REPLY.ready));
     if (ready.offset > size) throw connection.breakWith(protocolError(`READY offset ${ready.offset} is past the size ${size}`));
-    const sender = new WindowSender(connection, file, { localPath, size, offset: ready.offset, method, options });
+    const hashAtEof = sha256 === null ? createHash('sha256') : null;
+    const sender = new WindowSender(connection, file, { localPath, size, offset: ready.offset, method, options, hashAtEof });
     try {
       if (ready.delta !== true || delta === null) await sender.sendAll();
       else if (delta.ranges === null) await sender.streamDelta(delta.base, delta.blockBytes);
       else await sender.sendDelta(delta.ranges);
       // Size or mtime moved: the server will answer CHECKSUM and discard its partial copy.
       changed = await hasChanged(file, before);
+      // With the hash at EOF the server would verify the bytes against what was read, torn
+      // or not: a file that changed must not reach EOF. The partial copy is keyed by the
+      // old mtime, so no later upload resumes from it.
+      if (changed && hashAtEof !== null) throw connection.breakWith(changedError(localPath));
       const entry = await sender.finish();
       if (changed) {
         options.onCommittedThenChanged?.(entry);
@@ -151,7 +160,8 @@ interface DeltaUpload {
  * The file's SHA-256 and, when a delta upload is possible, its plan: the server's block
  * hashes of `baseRev`. With the SHA-256 given, the blocks are compared while they are
  * sent (the server assembles the file meanwhile); without, the file is hashed block by
- * block (and whole) while the server answers.
+ * block (and whole) while the server answers. No delta, no SHA-256 given and a server
+ * with `eof-hash`: null, the file is hashed while it is sent.
  * @throws connection errors and local read errors; a server that cannot give the blocks
  * (no such version, no feature) only means no delta.
  */
@@ -161,14 +171,17 @@ async function prepare(
   remotePath: string,
   size: number,
   options: UploadOptions,
-): Promise<{ sha256: string; delta: DeltaUpload | null }> {
+): Promise<{ sha256: string | null; delta: DeltaUpload | null }> {
   const { signal } = options;
   const hashOptions = signal === undefined ? {} : { signal };
   const isPossible = options.baseRev !== null && options.delta !== false && connection.negotiated.features.includes(FEATURE.delta) && size >= DELTA_MIN_FILE_BYTES;
   // Without a base revision (an unconditional upload), the version to start from is
   // whatever the path holds now, if anything.
   const baseRev = !isPossible ? null : options.baseRev ?? (await currentRev(connection, remotePath, signal));
-  if (baseRev === null) return { sha256: options.sha256 ?? (await sha256File(localPath, hashOptions)), delta: null };
+  if (baseRev === null) {
+    const hashAtEof = options.sha256 === undefined && connection.negotiated.features.includes(FEATURE.eofHash);
+    return { sha256: options.sha256 ?? (hashAtEof ? null : await sha256File(localPath, hashOptions)), delta: null };
+  }
   const blockBytes = deltaBlockBytes(size);
   const remote = baseBlocks(connection, remotePath, blockBytes, signal);
   if (options.sha256 !== undefined) {
@@ -222,6 +235,8 @@ interface SenderSettings {
   /** How chunks are compressed; null: sent plain. */
   readonly method: FrameCompression | null;
   readonly options: UploadOptions;
+  /** Hashes every byte of the file (a resumed prefix too), for `EOF`; null: `UPLOAD` named it. */
+  readonly hashAtEof: Hash | null;
 }
 
 /** Sends the file from the server's offset with a sliding window of acknowledgements. */
@@ -249,12 +264,15 @@ class WindowSender {
     // Chunks read and being encoded, oldest first: compression of the next few runs on
     // the thread pool while this one goes out.
     const ahead: { readonly length: number; readonly frame: Promise<PackedFrame> }[] = [];
+    const { hashAtEof } = this.#settings;
+    if (hashAtEof !== null) await this.#hashPrefix(hashAtEof, readBytes);
     let position = this.#sent;
     let nextRead = position < size ? this.#read(position, Math.min(readBytes, size - position)) : null;
     try {
       while (nextRead !== null || ahead.length > 0) {
         while (nextRead !== null && ahead.length < this.#depth()) {
           const block = await nextRead;
+          hashAtEof?.update(block);
           position += block.length;
           // Read the next block while this one is encoded and goes out.
           nextRead = position < size ? this.#read(position, Math.min(readBytes, size - position)) : null;
@@ -272,6 +290,13 @@ class WindowSender {
       // Let the read in flight settle before the caller closes the file.
       await nextRead?.catch(() => undefined);
       throw err;
+    }
+  }
+
+  /** Hashes the bytes the server already holds (a resume), which are not sent again. */
+  async #hashPrefix(hash: Hash, readBytes: number): Promise<void> {
+    for (let at = 0; at < this.#settings.offset; at += readBytes) {
+      hash.update(await this.#read(at, Math.min(readBytes, this.#settings.offset - at)));
     }
   }
 
@@ -360,7 +385,8 @@ class WindowSender {
 
   /** Sends EOF and reads acknowledgements until the final OK. @throws the server's error. */
   async finish(): Promise<Entry> {
-    this.#connection.sendLine(REPLY.eof);
+    const { hashAtEof } = this.#settings;
+    this.#connection.sendLine(REPLY.eof, hashAtEof === null ? undefined : { sha256: hashAtEof.digest('hex') });
     this.#eofSent = true;
     for (;;) {
       const line = await this.#nextLine();

@@ -117,6 +117,11 @@ export const FEATURE = {
   delta: 'delta',
   /** `UPLOADS`: many small files in one request, committed under one revision. */
   uploads: 'uploads',
+  /**
+   * `UPLOAD` without `sha256`, the hash named by the client's `EOF` instead: the client
+   * hashes while it sends rather than reading the whole file once before (issue 8, W1).
+   */
+  eofHash: 'eof-hash',
 } as const;
 
 /** Most features a HELLO may list. */

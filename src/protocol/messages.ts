@@ -57,7 +57,8 @@ const schemas = {
   [REQUEST.upload]: z.object({
     path,
     size: count,
-    sha256,
+    /** Absent (feature `eof-hash`): the client's `EOF` names it. */
+    sha256: sha256.optional(),
     mtimeMs,
     baseRev,
     compress: z.boolean().optional(),
@@ -221,6 +222,9 @@ export const deletionBatchSchema = z.object({
 
 /** A `COPY` line inside a delta upload: the base's bytes `[offset, offset + length)`. */
 export const copyLineSchema = z.object({ offset: count, length: count.min(1) });
+
+/** The client's `EOF` ending an upload: the SHA-256 of the whole file when `UPLOAD` had none. */
+export const uploadEofSchema = z.object({ sha256: sha256.optional() });
 
 /** Reply bodies the client decodes. */
 export const replySchemas = {

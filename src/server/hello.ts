@@ -32,7 +32,7 @@ export function negotiate(hello: RequestArgs<'HELLO'>, offer: HelloOffer): Negot
 }
 
 /** The optional features this server has. */
-const SERVER_FEATURES: readonly string[] = [FEATURE.delta, FEATURE.uploads];
+const SERVER_FEATURES: readonly string[] = [FEATURE.delta, FEATURE.uploads, FEATURE.eofHash];
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));

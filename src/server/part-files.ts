@@ -12,9 +12,12 @@ import type { StorageLayout } from './storage-layout.js';
 /** Suffix of a resumable partial file. */
 export const PART_SUFFIX = '.part';
 
-/** The resume key of an upload: one per (user, path, size, content). */
-export function partKey(user: string, path: string, size: number, sha256: string): string {
-  return createHash('sha256').update(JSON.stringify([user, path, size, sha256])).digest('hex').slice(0, 40);
+/**
+ * The resume key of an upload: one per (user, path, size, content), where `content` is the
+ * declared SHA-256 or, for a hash that comes at `EOF`, what stands for it (the mtime).
+ */
+export function partKey(user: string, path: string, size: number, content: string): string {
+  return createHash('sha256').update(JSON.stringify([user, path, size, content])).digest('hex').slice(0, 40);
 }
 
 /** Releases a held key. Idempotent. */

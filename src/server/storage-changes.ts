@@ -18,14 +18,14 @@ import {
   tombstoneOf,
 } from './storage-context.js';
 import type { StorageContext } from './storage-context.js';
-import type { Quota, UploadMeta } from './types.js';
+import type { Quota, UploadMeta, UploadStart } from './types.js';
 
 /**
  * Checks that an upload may replace what is at its path: base revision, a folder in the
  * way, a file among the parents, the quota.
  * @throws FosError `FOS_ERR_STORE_CONFLICT`, `FOS_ERR_PATH_EXISTS`, `FOS_ERR_STORE_QUOTA`.
  */
-export async function checkUpload(ctx: StorageContext, user: string, path: string, meta: UploadMeta, quota: Quota): Promise<void> {
+export async function checkUpload(ctx: StorageContext, user: string, path: string, meta: UploadStart, quota: Quota): Promise<void> {
   const current = await ctx.store.getEntry(user, path);
   checkBaseRev(path, current, meta.baseRev);
   const existing = live(current);

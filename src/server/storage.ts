@@ -39,7 +39,7 @@ import type { StreamedUpload } from './streamed-upload.js';
 import { createUploadSink } from './upload-sink.js';
 import { beginUploadBatch } from './upload-batch.js';
 import type { BatchFileMeta, UploadBatch } from './upload-batch.js';
-import type { Clock, DownloadSource, Listing, Quota, UploadMeta, UploadSink } from './types.js';
+import type { Clock, DownloadSource, Listing, Quota, UploadSink, UploadStart } from './types.js';
 import type { WatchHub } from './watch-hub.js';
 
 /** Days a kept version stays in the trash unless configured otherwise. */
@@ -115,7 +115,7 @@ export class Storage {
    * @throws FosError `FOS_ERR_PATH_BAD`, `FOS_ERR_STORE_TOO_LARGE`, `FOS_ERR_STORE_CONFLICT`,
    * `FOS_ERR_PATH_EXISTS`, `FOS_ERR_STORE_QUOTA`, storage errors.
    */
-  async beginUpload(user: string, meta: UploadMeta, quota: Quota = NO_QUOTA): Promise<UploadSink> {
+  async beginUpload(user: string, meta: UploadStart, quota: Quota = NO_QUOTA): Promise<UploadSink> {
     const path = requireName(meta.path);
     if (meta.size > this.#maxUploadBytes) {
       throw new FosError('FOS_ERR_STORE_TOO_LARGE', `${meta.size} bytes is over the server's upload limit of ${this.#maxUploadBytes}`);
@@ -124,7 +124,8 @@ export class Storage {
     await checkUpload(ctx, user, path, meta, quota);
     await diskPath(ctx, user, path);
     const folder = userTmp(this.layout, user);
-    const key = partKey(user, path, meta.size, meta.sha256);
+    // Without a SHA-256 yet, the same upload is the same file at the same mtime.
+    const key = partKey(user, path, meta.size, meta.sha256 ?? `mtime:${meta.mtimeMs}`);
     let release = await this.#locks.acquire(key, PART_WAIT_MS);
     let partName = key;
     if (release === null) {
@@ -141,7 +142,7 @@ export class Storage {
       const isResumable = held !== null && held <= meta.size;
       if (held !== null && !isResumable) await unlink(partPath);
       const writer = await PartWriter.open(partPath, ctx.fs, isResumable);
-      const commit = (from: string): Promise<Entry> => commitUpload(ctx, user, path, meta, quota, from);
+      const commit = (from: string, sha256: string): Promise<Entry> => commitUpload(ctx, user, path, { ...meta, sha256 }, quota, from);
       return createUploadSink({ path, meta, partPath, writer, release: releasePart, commit });
     } catch (err) {
       releasePart();

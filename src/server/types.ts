@@ -24,6 +24,14 @@ export interface UploadMeta {
   readonly baseRev?: number | null | undefined;
 }
 
+/**
+ * What an `UPLOAD` declares: the meta, where the SHA-256 may instead come with `EOF`
+ * (feature `eof-hash`), once the client has hashed what it sent.
+ */
+export interface UploadStart extends Omit<UploadMeta, 'sha256'> {
+  readonly sha256?: string | undefined;
+}
+
 /** An upload in progress: the bytes go to a partial file in `tmp/` until `finish`. */
 export interface UploadSink {
   /** Canonical remote path. */
@@ -40,12 +48,14 @@ export interface UploadSink {
    */
   write(chunk: Uint8Array): Promise<void>;
   /**
-   * Verifies size and SHA-256, then commits the file under its name.
-   * @throws FosError `FOS_ERR_STORE_CHECKSUM` (partial discarded), `FOS_ERR_STORE_CONFLICT`,
-   * `FOS_ERR_PATH_EXISTS`, `FOS_ERR_STORE_QUOTA`, `FOS_ERR_PROTO_BAD_REQUEST` when bytes are
-   * missing (the partial stays for a resume).
+   * Verifies size and SHA-256 (the one declared at the start, else `sha256AtEof`), then
+   * commits the file under its name.
+   * @throws FosError `FOS_ERR_STORE_CHECKSUM` (partial discarded; also when `sha256AtEof`
+   * differs from a declared one), `FOS_ERR_STORE_CONFLICT`, `FOS_ERR_PATH_EXISTS`,
+   * `FOS_ERR_STORE_QUOTA`, `FOS_ERR_PROTO_BAD_REQUEST` when bytes are missing or no SHA-256
+   * was named at all (the partial stays for a resume).
    */
-  finish(): Promise<Entry>;
+  finish(sha256AtEof?: string): Promise<Entry>;
   /** Closes the partial file and keeps it for a later resume. Idempotent. */
   suspend(): Promise<void>;
   /** Closes and deletes the partial file. Idempotent. */

@@ -8,7 +8,7 @@ import { DELTA_BLOCK_BYTES, DELTA_MIN_FILE_BYTES, FEATURE, REPLY, TRANSFER_LINE 
 import type { LineMessage } from '../protocol/frame-decoder.js';
 import { unpackFrame } from '../protocol/frame-compression.js';
 import type { RequestArgs } from '../protocol/messages.js';
-import { copyLineSchema, decodeReply, errorReplyBody } from '../protocol/messages.js';
+import { copyLineSchema, decodeReply, errorReplyBody, uploadEofSchema } from '../protocol/messages.js';
 import { NO_QUOTA } from './storage.js';
 import type { OpContext, OpResult } from './session-types.js';
 import type { DownloadSource, Quota } from './types.js';
@@ -96,6 +96,8 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
     if (!piece.isCopy) metrics?.bytesIn.inc(chunk.length);
     if (pending.length > MAX_PENDING_WRITES) await pending.shift();
   };
+  // The SHA-256 the client's EOF names (feature `eof-hash`, when UPLOAD had none).
+  let sha256AtEof: string | undefined;
   try {
     wire.sendLine(REPLY.ready, { offset: sink.offset, ...(base === null ? {} : { delta: true }) });
     for (;;) {
@@ -129,6 +131,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
         if (message.kind !== 'line' || message.head !== REPLY.eof) {
           throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', 'expected a data frame or EOF during an upload');
         }
+        sha256AtEof = decodeReply(uploadEofSchema, message).sha256;
         while (unpacking.length > 0) await writeNext();
         await Promise.all(pending.splice(0));
       } catch (err) {
@@ -142,7 +145,7 @@ export async function handleUpload(ctx: OpContext, args: RequestArgs<'UPLOAD'>):
         return { bytes, failed: error.wireCode, close: true };
       }
       try {
-        const entry = await sink.finish();
+        const entry = await sink.finish(sha256AtEof);
         if (blocks !== null) services.blockCache?.set(entry.sha256, blocks.finish());
         wire.sendLine(REPLY.ok, { entry });
         return { bytes };

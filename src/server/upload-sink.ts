@@ -7,19 +7,19 @@ import { FosError } from '../errors.js';
 import type { PartWriter } from './part-writer.js';
 import type { Entry } from '../protocol/types.js';
 import type { Release } from './part-files.js';
-import type { UploadMeta, UploadSink } from './types.js';
+import type { UploadSink, UploadStart } from './types.js';
 
 /** What a sink is made of. */
 export interface UploadSinkParts {
   /** Canonical remote path. */
   readonly path: string;
-  readonly meta: UploadMeta;
+  readonly meta: UploadStart;
   readonly partPath: string;
   readonly writer: PartWriter;
   /** Releases the partial file's key. */
   readonly release: Release;
-  /** Moves the verified partial file into place and commits it. */
-  readonly commit: (partPath: string) => Promise<Entry>;
+  /** Moves the verified partial file, whose content has this SHA-256, into place and commits it. */
+  readonly commit: (partPath: string, sha256: string) => Promise<Entry>;
 }
 
 type SinkState = 'open' | 'finishing' | 'done';
@@ -62,8 +62,14 @@ export function createUploadSink(parts: UploadSinkParts): UploadSink {
         throw err;
       }
     },
-    async finish() {
+    async finish(sha256AtEof) {
       if (state !== 'open') throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', 'the upload is already finished');
+      const expected = meta.sha256 ?? sha256AtEof;
+      if (expected === undefined) {
+        throw new FosError('FOS_ERR_PROTO_BAD_REQUEST', `UPLOAD without sha256 needs EOF {"sha256":…}; the ${writer.bytesQueued} bytes stay for a resume`, {
+          details: { offset: writer.bytesQueued },
+        });
+      }
       if (writer.bytesQueued !== meta.size) {
         throw new FosError(
           'FOS_ERR_PROTO_BAD_REQUEST',
@@ -79,14 +85,14 @@ export function createUploadSink(parts: UploadSinkParts): UploadSink {
         await discard();
         throw err;
       }
-      if (sha256 !== meta.sha256) {
+      if (sha256 !== expected || (sha256AtEof !== undefined && sha256AtEof !== expected)) {
         await discard();
         throw new FosError('FOS_ERR_STORE_CHECKSUM', `the bytes of ${JSON.stringify(path)} do not match the declared SHA-256; nothing was kept`);
       }
       try {
         const when = meta.mtimeMs / 1000;
         await utimes(partPath, when, when);
-        const entry = await parts.commit(partPath);
+        const entry = await parts.commit(partPath, sha256);
         state = 'done';
         return entry;
       } catch (err) {

@@ -35,6 +35,11 @@ export interface RawUploadOptions {
   readonly sha256?: string;
   /** Declare this size instead of the real one. */
   readonly size?: number;
+  /**
+   * Feature `eof-hash`: no sha256 in UPLOAD, and EOF names this one (the real hash when
+   * the value is true; none at all when false).
+   */
+  readonly eofSha256?: string | boolean;
 }
 
 /** What an upload exchange gave. */
@@ -207,7 +212,7 @@ export class RawPeer {
     const ready = await this.request('UPLOAD', {
       path,
       size: options.size ?? data.length,
-      sha256: options.sha256 ?? sha256(data),
+      ...(options.eofSha256 === undefined ? { sha256: options.sha256 ?? sha256(data) } : {}),
       mtimeMs: options.mtimeMs ?? 1_764_000_000_000,
       ...(options.baseRev === undefined ? {} : { baseRev: options.baseRev }),
     });
@@ -242,7 +247,8 @@ export class RawPeer {
       }
       return { offset, sent, reply: last };
     }
-    this.send('EOF');
+    const atEof = options.eofSha256 === true ? sha256(data) : options.eofSha256;
+    this.send('EOF', typeof atEof === 'string' ? { sha256: atEof } : undefined);
     for (;;) {
       const line = await this.line();
       if (line.head !== REPLY.ack) return { offset, sent, reply: line };
