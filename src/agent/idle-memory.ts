@@ -2,8 +2,11 @@
  * Gives memory back once the agent falls idle (issue 8, M1). A pass over a large folder
  * allocates far more than it keeps (the state files' text, the scan, reconcile's views),
  * and V8 runs no full collection while nothing allocates: an idle agent over 100,000
- * files held hundreds of MB of garbage. A while after the last pass, one full collection
- * returns it. Where the runtime does not allow it, nothing happens.
+ * files held hundreds of MB of garbage. A while after the last pass, a full collection
+ * frees it, and a second one a moment later hands the emptied pages back to the system
+ * (measured over 100,000 files: after the first alone the heap kept 131 MB for 42 MB of
+ * objects, for as long as the agent stayed idle; after the second, 44 MB and 88 MB less
+ * resident memory). Where the runtime does not allow it, nothing happens.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -11,6 +14,8 @@ import type { Clock } from '../client/index.js';
 
 /** Quiet time after a pass before the collection runs. */
 export const IDLE_COLLECT_MS = 3_000;
+/** Time between the first collection and the second, for V8's sweeping to finish. */
+export const SECOND_COLLECT_MS = 1_000;
 
 let collector: (() => void) | null | undefined;
 
@@ -57,9 +62,17 @@ export class IdleMemory {
   touch(): void {
     this.#cancel?.();
     this.#cancel = this.#clock.setTimer(() => {
-      this.#cancel = null;
       this.#release();
-      fullCollection()?.();
+      const collect = fullCollection();
+      if (collect === null) {
+        this.#cancel = null;
+        return;
+      }
+      collect();
+      this.#cancel = this.#clock.setTimer(() => {
+        this.#cancel = null;
+        collect();
+      }, SECOND_COLLECT_MS);
     }, this.#delayMs);
   }
 
