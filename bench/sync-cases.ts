@@ -18,7 +18,10 @@ import { overwriteMiddle, writeFileTree, writeLogFile } from './workloads.js';
 /** Bytes per file of the W4 and M1 tree. */
 const TREE_FILE_BYTES = 1 * KiB;
 
-/** W2: a fresh sync of many 4 KiB files to an empty server. */
+/**
+ * W2: a fresh sync of many 4 KiB files to an empty server. rsync with `--fsync` runs too,
+ * as a reference: fos makes every file durable before it names it, plain rsync does not.
+ */
 export async function runW2(ctx: BenchContext): Promise<BenchResult[]> {
   const { smallFiles, smallFolders, smallFileBytes } = ctx.sizes;
   const label = `W2 ${smallFiles} × 4 KiB, fresh`;
@@ -27,6 +30,7 @@ export async function runW2(ctx: BenchContext): Promise<BenchResult[]> {
   await writeFileTree(source, smallFiles, smallFolders, smallFileBytes);
   const rsync = await rsyncIn(ctx, 'w2');
   const rsyncRun = (index: number): Promise<Sample> => rsyncSample(ctx, rsync, `${source}/`, `w2/run-${index}/`, []);
+  const rsyncFsync: Contender = { name: 'rsync --fsync', run: (index) => rsyncSample(ctx, rsync, `${source}/`, `w2/fsync-run-${index}/`, ['--fsync']) };
   const missing = await ctx.commands.missing(SYNC_COMMANDS);
   if (missing !== undefined) return rsyncOnly(ctx, 'W2', label, missing, rsyncRun, smallFiles * smallFileBytes);
   const fos = await ctx.fos();
@@ -37,12 +41,13 @@ export async function runW2(ctx: BenchContext): Promise<BenchResult[]> {
     [
       { name: 'fos', run: (index) => timeFos(ctx, fos, fos.counted, syncArgs(pairs[index] ?? missingPair(index))) },
       { name: 'rsync', run: rsyncRun },
+      rsyncFsync,
     ],
     async (index) => {
       pairs[index] = await freshPair(ctx, fos, source, 'w2', index);
     },
   );
-  return compared('W2', label, table, smallFiles * smallFileBytes);
+  return [...compared('W2', label, table, smallFiles * smallFileBytes), row('W2', label, 'rsync --fsync', table, smallFiles * smallFileBytes)];
 }
 
 /** W3: 1 MiB overwritten in the middle of the big file, then a sync of the change. */

@@ -10,7 +10,7 @@ export const WORKLOAD_IDS = Object.freeze(['W1', 'W2', 'W3', 'W4', 'W5', 'L1', '
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /** Who did the work of a row: fos, its peer, the ceilings, or a reference figure. */
-export type Tool = 'fos' | 'rsync' | 'raw pipe' | 'sha256sum' | 'reference';
+export type Tool = 'fos' | 'rsync' | 'rsync --fsync' | 'raw pipe' | 'sha256sum' | 'reference';
 
 /** Bytes counted on the wire, from the client's side. */
 export interface WireBytes {
