@@ -5,7 +5,7 @@
  * and through the client library.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,33 @@ describe('round trips over FOS/2', () => {
     } finally {
       await again.close();
     }
+  });
+});
+
+describe('resuming an upload whose hash comes at EOF', () => {
+  it('bytes left by another content of the same size and mtime are thrown away and the file is sent whole', async () => {
+    const size = 3 * 1024 * 1024;
+    const mtimeMs = 1_764_000_000_000;
+    const cut = await peer.upload('same-stamp.bin', randomBytes(size), { eofSha256: true, mtimeMs, stopAfter: size / 2 });
+    expect(cut.reply.head).toBe('CHUNK RECEIVED');
+    // The cut connection is gone; log in again for the rest of the file's tests.
+    await peer.destroy();
+    peer = await RawPeer.login(server.port, 'alice', PASSWORD);
+
+    const source = join(scratch, 'same-stamp.bin');
+    const data = randomBytes(size);
+    await writeFile(source, data);
+    await utimes(source, mtimeMs / 1000, mtimeMs / 1000);
+    const client = await connectAlice();
+    try {
+      const entry = await uploadFile(client.connection, source, 'same-stamp.bin');
+      expect(entry.sha256).toBe(sha256(data));
+    } finally {
+      await client.close();
+    }
+    const got = await peer.download('same-stamp.bin');
+    if (!('data' in got)) throw new Error(`download failed: ${JSON.stringify(got.body)}`);
+    expect(got.data.equals(data)).toBe(true);
   });
 });
 

@@ -130,16 +130,19 @@ export async function uploadFile(
       return entry;
     } catch (err) {
       if (err instanceof FosError && err.code === 'FOS_ERR_STORE_CHECKSUM') {
-        // A hash the caller gave may be stale (a file rewritten with its old size and mtime):
-        // the server discarded the bytes, so hash the file itself and send it once more. A
-        // file that changed while it was sent waits for the next pass, as always.
-        if (options.sha256 === undefined || changed) throw changedError(localPath, err);
+        // A hash the caller gave may be stale (a file rewritten with its old size and mtime),
+        // or, with the hash at EOF, the bytes a resume started from were another content's
+        // of the same size and mtime: the server discarded them, so hash the file itself and
+        // send it once more, from the start. A file that changed while it was sent waits for
+        // the next pass, as always.
+        const isStalePrefix = hashAtEof !== null && ready.offset > 0;
+        if ((options.sha256 === undefined && !isStalePrefix) || changed) throw changedError(localPath, err);
       } else throw err;
     }
   } finally {
     await file.close();
   }
-  // Only a CHECKSUM against a hash the caller gave gets here.
+  // Only a CHECKSUM against a hash the caller gave, or after a stale resumed prefix, gets here.
   return uploadFile(connection, localPath, remotePath, withoutHash(options));
 }
 
