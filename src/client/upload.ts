@@ -304,15 +304,15 @@ class WindowSender {
   }
 
   /**
-   * Sends a delta upload from offset 0: `COPY` lines for the ranges the base holds (cut to
-   * half a window each, so one never waits for itself), data frames for the others.
+   * Sends a delta upload from offset 0: `COPY` lines for the ranges the base holds, data
+   * frames for the others.
    */
   async sendDelta(ranges: readonly DeltaRange[]): Promise<void> {
     const { chunkBytes } = this.#connection.negotiated;
     for (const range of ranges) {
       const end = range.offset + range.length;
       if (range.isCopy) {
-        await this.#copy(range.offset, range.length);
+        this.#copy(range.offset, range.length);
         continue;
       }
       for (let at = range.offset; at < end; at += chunkBytes) {
@@ -342,11 +342,11 @@ class WindowSender {
           run = run.length === 0 ? { offset, length: block.length } : { offset: run.offset, length: run.length + block.length };
           // Copies go out as they pile up, so the server copies while this side hashes.
           if (run.length >= this.#copyBytes()) {
-            await this.#copy(run.offset, run.length);
+            this.#copy(run.offset, run.length);
             run = { offset: 0, length: 0 };
           }
         } else {
-          await this.#copy(run.offset, run.length);
+          this.#copy(run.offset, run.length);
           run = { offset: 0, length: 0 };
           for (let at = 0; at < block.length; at += chunkBytes) {
             const chunk = block.subarray(at, Math.min(at + chunkBytes, block.length));
@@ -355,7 +355,7 @@ class WindowSender {
         }
         offset = end;
       }
-      await this.#copy(run.offset, run.length);
+      this.#copy(run.offset, run.length);
     } catch (err) {
       // Let the read in flight settle before the caller closes the file.
       await next?.catch(() => undefined);
@@ -363,19 +363,23 @@ class WindowSender {
     }
   }
 
-  /** Most bytes one `COPY` line names: half a window, so one never waits for itself. */
+  /** Most bytes one `COPY` line names: half a window, so acknowledgements keep coming. */
   #copyBytes(): number {
     const { chunkBytes, windowBytes } = this.#connection.negotiated;
     return Math.max(chunkBytes, Math.floor(windowBytes / 2));
   }
 
-  /** `COPY` lines for `[offset, offset + length)`, each at most `#copyBytes()`. */
-  async #copy(offset: number, length: number): Promise<void> {
+  /**
+   * `COPY` lines for `[offset, offset + length)`, each at most `#copyBytes()`. They go out
+   * without waiting for the window: they carry no bytes, the server copies in order, and
+   * the data frames that follow wait for the acknowledgements of the copied bytes.
+   */
+  #copy(offset: number, length: number): void {
     const copyBytes = this.#copyBytes();
     const end = offset + length;
     for (let at = offset; at < end; at += copyBytes) {
       const piece = Math.min(copyBytes, end - at);
-      await this.#waitForWindow(piece);
+      this.#takeQueuedAcks();
       this.#connection.sendLine(TRANSFER_LINE.copy, { offset: at, length: piece });
       this.#sent += piece;
     }
