@@ -52,19 +52,20 @@ function w1(results: readonly BenchResult[], label: string): TargetVerdict {
 function w2(results: readonly BenchResult[]): TargetVerdict {
   const pair = fosAndRsync(results, 'W2');
   if (pair === undefined) return missing('W2', 'W2', results);
-  const factor = median(pair.fos.samplesMs) / median(pair.rsync.samplesMs);
-  const durable = results.find((r): r is TimedResult => r.kind === 'timed' && r.workload === 'W2' && r.tool === 'rsync --fsync');
-  const reference = durable === undefined ? '' : `; rsync --fsync ${formatMs(median(durable.samplesMs))}, ${(median(pair.fos.samplesMs) / median(durable.samplesMs)).toFixed(2)} ×`;
+  const fosMs = median(pair.fos.samplesMs);
+  const factor = fosMs / median(pair.rsync.samplesMs);
+  const durable = timed(results, pair.fos.label, 'rsync --fsync');
+  const reference = durable === undefined ? '' : `; rsync --fsync ${formatMs(median(durable.samplesMs))}, ${(fosMs / median(durable.samplesMs)).toFixed(2)} ×`;
   return verdict(
     'W2',
     factor <= TARGETS.w2RsyncFactor,
-    `W2: fos ${formatMs(median(pair.fos.samplesMs))} = ${factor.toFixed(2)} × rsync ${formatMs(median(pair.rsync.samplesMs))} (target ≤ ${TARGETS.w2RsyncFactor} ×)${reference}`,
+    `W2: fos ${formatMs(fosMs)} = ${factor.toFixed(2)} × rsync ${formatMs(median(pair.rsync.samplesMs))} (target ≤ ${TARGETS.w2RsyncFactor} ×)${reference}`,
   );
 }
 
 function w3(results: readonly BenchResult[]): TargetVerdict {
   const pair = fosAndRsync(results, 'W3');
-  const hash = results.find((r): r is TimedResult => r.kind === 'timed' && r.workload === 'W3' && r.tool === 'sha256sum');
+  const hash = pair && timed(results, pair.fos.label, 'sha256sum');
   if (pair === undefined || hash === undefined) return missing('W3', 'W3', results);
   const fosMs = median(pair.fos.samplesMs);
   const limitMs = median(hash.samplesMs) + TARGETS.w3SlackMs;
